@@ -1,0 +1,1 @@
+"""Alert ingestion: source strategies, the normalized AlertEvent, the in-cluster webhook, spool and forwarder."""

@@ -1,0 +1,37 @@
+"""Ingestion errors: each carries the HTTP status a webhook answers with and a reason a sender's operator can act on."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of every error a source strategy raises; never carries a secret in its message."""
+
+    status_code = 400
+    code = "invalid-payload"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PayloadError(IngestError):
+    """The body does not parse as the source's format: 400, nothing stored."""
+
+
+class AuthenticationError(IngestError):
+    """Missing or wrong credentials: 401. The reason never says which part was wrong."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
+class ForbiddenError(IngestError):
+    """Valid credentials that do not allow this source or integration: 403."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class PayloadTooLargeError(IngestError):
+    status_code = 413
+    code = "payload-too-large"
