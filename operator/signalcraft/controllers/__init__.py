@@ -1,0 +1,1 @@
+"""kopf controllers: one module per kind, one reconcile engine, thin handlers."""

@@ -1,0 +1,220 @@
+"""Integration: a way into (or out of) SignalCraft — a monitoring source, the Events API, or a ticketing system."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
+
+from signalcraft.controllers.common import (
+    CamelModel,
+    LocalObjectReference,
+    ManagedSpec,
+    ManagedStatus,
+    SecretKeySelector,
+    cel,
+)
+from signalcraft.controllers.kind import DesiredState, ManagedKind, ResolvedReference, SecretReference
+
+
+class IntegrationType(StrEnum):
+    ALERTMANAGER = "alertmanager"
+    GRAFANA = "grafana"
+    AWS_CLOUDWATCH = "aws-cloudwatch"
+    AZURE_MONITOR = "azure-monitor"
+    GCP_MONITORING = "gcp-monitoring"
+    GENERIC_WEBHOOK = "generic-webhook"
+    JIRA = "jira"
+    SERVICENOW = "servicenow"
+    EVENTS_API = "events-api"
+
+
+def config_key(integration_type: IntegrationType) -> str:
+    """The spec key holding a type's settings: `aws-cloudwatch` → `awsCloudwatch`."""
+    head, *rest = integration_type.value.split("-")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+class CredentialSource(CamelModel):
+    secret_key_ref: SecretKeySelector = Field(description="Secret key holding the credential's value.")
+
+
+class AlertmanagerSettings(CamelModel):
+    default_severity: str | None = Field(
+        default=None,
+        pattern="^(critical|error|warning|info)$",
+        description="Severity for alerts without a severity label.",
+    )
+
+
+class GrafanaSettings(CamelModel):
+    default_severity: str | None = Field(
+        default=None,
+        pattern="^(critical|error|warning|info)$",
+        description="Severity for alerts without a severity label.",
+    )
+
+
+class AwsCloudwatchSettings(CamelModel):
+    allowed_topic_arns: list[Annotated[str, Field(max_length=256, pattern=r"^arn:")]] = Field(
+        default_factory=list, max_length=50, description="SNS topic ARNs accepted; empty accepts any topic."
+    )
+    auto_confirm_subscriptions: bool = Field(
+        default=True, description="Confirm SNS subscriptions automatically after the signature verifies."
+    )
+
+
+class AzureMonitorSettings(CamelModel):
+    severity_map: dict[str, Annotated[str, Field(pattern="^(critical|error|warning|info)$")]] | None = Field(
+        default=None, max_length=5, description="Sev0..Sev4 to critical|error|warning|info."
+    )
+
+
+class GcpMonitoringSettings(CamelModel):
+    auth: str = Field(default="token", pattern="^(token|basic)$", description="How Google Cloud authenticates.")
+
+
+class GenericWebhookSettings(CamelModel):
+    summary_field: str = Field(default="summary", max_length=253, description="Dotted path of the summary.")
+    severity_field: str | None = Field(default=None, max_length=253, description="Dotted path of the severity.")
+    dedup_key_field: str | None = Field(default=None, max_length=253, description="Dotted path of the dedup key.")
+    status_field: str | None = Field(
+        default=None, max_length=253, description="Dotted path of the status (firing/resolved)."
+    )
+
+
+class JiraSettings(CamelModel):
+    base_url: str = Field(
+        pattern=r"^https?://", max_length=2048, description="Jira site, e.g. https://x.atlassian.net."
+    )
+    project_key: str = Field(min_length=1, max_length=32, description="Project new tickets are created in.")
+    issue_type: str = Field(default="Bug", max_length=128, description="Issue type of new tickets.")
+    auto_create_severity: str | None = Field(
+        default="critical",
+        pattern="^(critical|error|warning|info)$",
+        description="Alert groups of this severity get a ticket automatically; unset disables automation.",
+    )
+
+
+class ServiceNowSettings(CamelModel):
+    instance_url: str = Field(
+        pattern=r"^https?://", max_length=2048, description="ServiceNow instance, e.g. https://x.service-now.com."
+    )
+    assignment_group: str | None = Field(default=None, max_length=255, description="Group new incidents go to.")
+    caller: str | None = Field(default=None, max_length=255, description="Caller of new incidents.")
+
+
+class EventsApiSettings(CamelModel):
+    pass
+
+
+SETTINGS_MODELS: dict[IntegrationType, type[CamelModel]] = {
+    IntegrationType.ALERTMANAGER: AlertmanagerSettings,
+    IntegrationType.GRAFANA: GrafanaSettings,
+    IntegrationType.AWS_CLOUDWATCH: AwsCloudwatchSettings,
+    IntegrationType.AZURE_MONITOR: AzureMonitorSettings,
+    IntegrationType.GCP_MONITORING: GcpMonitoringSettings,
+    IntegrationType.GENERIC_WEBHOOK: GenericWebhookSettings,
+    IntegrationType.JIRA: JiraSettings,
+    IntegrationType.SERVICENOW: ServiceNowSettings,
+    IntegrationType.EVENTS_API: EventsApiSettings,
+}
+
+
+class IntegrationSpec(ManagedSpec):
+    type: IntegrationType = Field(description="Which system this integration connects.")
+    alertmanager: AlertmanagerSettings | None = Field(default=None, description="Settings when type is alertmanager.")
+    grafana: GrafanaSettings | None = Field(default=None, description="Settings when type is grafana.")
+    aws_cloudwatch: AwsCloudwatchSettings | None = Field(
+        default=None, description="Settings when type is aws-cloudwatch."
+    )
+    azure_monitor: AzureMonitorSettings | None = Field(default=None, description="Settings when type is azure-monitor.")
+    gcp_monitoring: GcpMonitoringSettings | None = Field(
+        default=None, description="Settings when type is gcp-monitoring."
+    )
+    generic_webhook: GenericWebhookSettings | None = Field(
+        default=None, description="Settings when type is generic-webhook."
+    )
+    jira: JiraSettings | None = Field(default=None, description="Settings when type is jira.")
+    servicenow: ServiceNowSettings | None = Field(default=None, description="Settings when type is servicenow.")
+    events_api: EventsApiSettings | None = Field(default=None, description="Settings when type is events-api.")
+    credentials: dict[str, CredentialSource] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="Secrets the integration needs (e.g. apiToken, hmacSecret), each read from a Secret key.",
+    )
+    write_connection_secret_to_ref: LocalObjectReference | None = Field(
+        default=None,
+        description="Secret (created and owned by this resource) that receives the webhook URL and integration key.",
+    )
+
+    cel_rules: ClassVar[list[dict[str, str]]] = [
+        *ManagedSpec.cel_rules,
+        cel("self.type == oldSelf.type", "type is immutable", reason="FieldValueForbidden", fieldPath=".type"),
+        *(
+            cel(
+                f"!has(self.{config_key(kind)}) || self.type == '{kind.value}'",
+                f"{config_key(kind)} settings are only allowed when type is {kind.value}",
+                fieldPath=f".{config_key(kind)}",
+            )
+            for kind in IntegrationType
+        ),
+        cel("self.type != 'jira' || has(self.jira)", "type jira needs jira settings (baseUrl, projectKey)"),
+        cel("self.type != 'servicenow' || has(self.servicenow)", "type servicenow needs servicenow settings"),
+    ]
+
+    def settings(self) -> CamelModel | None:
+        value = getattr(self, _python_name(self.type))
+        return value if isinstance(value, CamelModel) else None
+
+
+def _python_name(integration_type: IntegrationType) -> str:
+    return integration_type.value.replace("-", "_")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class IntegrationStatus(ManagedStatus):
+    webhook_url: str | None = Field(
+        default=None,
+        alias="webhookURL",
+        description="Where the source sends its traffic; the token itself is only in the connection Secret.",
+    )
+    last_event_received_at: str | None = Field(default=None, description="When SignalCraft last received an event.")
+    credentials_hash: str | None = Field(
+        default=None, description="Hash of the credentials last sent to SignalCraft; changes when a Secret rotates."
+    )
+    connection_secret_hash: str | None = Field(
+        default=None, description="Hash of the connection details last written to the connection Secret."
+    )
+
+
+class IntegrationKind(ManagedKind):
+    kind = "Integration"
+    plural = "integrations"
+    collection = "integrations"
+    short_names = ("scint",)
+    spec_model = IntegrationSpec
+    status_model = IntegrationStatus
+    description = "An integration in SignalCraft (a monitoring source, the Events API or ticketing)."
+    extra_printer_columns = ({"name": "Type", "type": "string", "jsonPath": ".spec.type"},)
+
+    def secret_references(self, spec: ManagedSpec) -> list[SecretReference]:
+        assert isinstance(spec, IntegrationSpec)
+        return [
+            SecretReference(_snake(name), source.secret_key_ref.name, source.secret_key_ref.key)
+            for name, source in sorted(spec.credentials.items())
+        ]
+
+    def desired(self, spec: ManagedSpec, references: Mapping[str, ResolvedReference]) -> DesiredState:
+        assert isinstance(spec, IntegrationSpec)
+        body: dict[str, Any] = {"type": spec.type.value}
+        settings = spec.settings()
+        if settings is not None:
+            body[_python_name(spec.type)] = settings.model_dump(mode="json", exclude_none=True)
+        return DesiredState(spec=body)

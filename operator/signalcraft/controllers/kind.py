@@ -1,0 +1,85 @@
+"""What the reconcile engine needs to know about a kind: its names, its spec model and its mapping to the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from signalcraft.controllers.common import CATEGORY, GROUP, VERSION, ManagedSpec, ManagedStatus
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A dependency on another custom resource in the same namespace, resolved before the API is called."""
+
+    kind: str
+    plural: str
+    name: str
+    field_path: str
+
+
+@dataclass(frozen=True)
+class ResolvedReference:
+    reference: Reference
+    remote_name: str
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """One credential the API needs, read from a Secret in the CR's namespace."""
+
+    credential: str
+    secret_name: str
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """The request body the operator wants the SignalCraft object to match."""
+
+    spec: Mapping[str, Any]
+    credentials: Mapping[str, str] | None = None
+
+
+class ManagedKind:
+    """Base for AlertPolicy, EscalationPolicy, Integration: one stateless instance per kind."""
+
+    kind: ClassVar[str]
+    plural: ClassVar[str]
+    collection: ClassVar[str]
+    short_names: ClassVar[tuple[str, ...]]
+    spec_model: ClassVar[type[ManagedSpec]]
+    status_model: ClassVar[type[ManagedStatus]] = ManagedStatus
+    description: ClassVar[str]
+    extra_printer_columns: ClassVar[tuple[Mapping[str, object], ...]] = ()
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def group(self) -> str:
+        return GROUP
+
+    @property
+    def version(self) -> str:
+        return VERSION
+
+    @property
+    def categories(self) -> list[str]:
+        return [CATEGORY]
+
+    def parse_spec(self, spec: Mapping[str, Any]) -> ManagedSpec:
+        return self.spec_model.model_validate(dict(spec))
+
+    def references(self, spec: ManagedSpec) -> list[Reference]:
+        """Custom resources this object points at; all must be Ready before the API is called."""
+        return []
+
+    def secret_references(self, spec: ManagedSpec) -> list[SecretReference]:
+        return []
+
+    def desired(self, spec: ManagedSpec, references: Mapping[str, ResolvedReference]) -> DesiredState:
+        """The API body (snake_case), built from the camelCase spec; the only place names are translated."""
+        raise NotImplementedError

@@ -1,0 +1,122 @@
+"""The few Kubernetes calls the engine makes besides kopf's own: Secrets, sibling resources, re-sync nudges."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from lightkube import ApiError, AsyncClient
+from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
+from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
+from lightkube.resources.core_v1 import Namespace, Secret
+from lightkube.types import PatchType
+
+from signalcraft.controllers.common import GROUP, VERSION
+from signalcraft.controllers.kind import ManagedKind
+
+FIELD_MANAGER = "signalcraft-operator"
+RESYNC_ANNOTATION = f"{GROUP}/resync"
+"""Written by the operator on a resource whose dependency changed (a Secret rotated, a reference became Ready)."""
+
+
+class KubeError(Exception):
+    """A Kubernetes call failed; the message carries the API server's reason, never Secret data."""
+
+
+def _resource(kind: ManagedKind) -> type[GenericNamespacedResource]:
+    return create_namespaced_resource(GROUP, VERSION, kind.kind, kind.plural)
+
+
+def _as_dict(obj: GenericNamespacedResource) -> dict[str, Any]:
+    converted: dict[str, Any] = obj.to_dict()  # type: ignore[no-untyped-call]
+    return converted
+
+
+class KubePort:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @classmethod
+    def from_environment(cls) -> KubePort:
+        return cls(AsyncClient(field_manager=FIELD_MANAGER))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def namespace_uid(self, name: str) -> str:
+        namespace = await self._client.get(Namespace, name)
+        uid = namespace.metadata.uid if namespace.metadata is not None else None
+        if uid is None:
+            raise KubeError(f"namespace {name} has no uid")
+        return uid
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The Secret's data decoded, or None when it does not exist."""
+        try:
+            secret = await self._client.get(Secret, name, namespace=namespace)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            raise KubeError(f"reading Secret {namespace}/{name}: {exc.status.reason}") from None
+        data = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+        data.update(secret.stringData or {})
+        return data
+
+    async def write_owned_secret(
+        self, namespace: str, name: str, data: Mapping[str, str], owner: Mapping[str, Any]
+    ) -> None:
+        """Create or update a Secret owned (garbage-collected with) the given custom resource."""
+        secret = Secret(
+            metadata=ObjectMeta(
+                name=name,
+                namespace=namespace,
+                labels={"app.kubernetes.io/managed-by": FIELD_MANAGER},
+                ownerReferences=[
+                    OwnerReference(
+                        apiVersion=owner["apiVersion"],
+                        kind=owner["kind"],
+                        name=owner["metadata"]["name"],
+                        uid=owner["metadata"]["uid"],
+                        controller=True,
+                        blockOwnerDeletion=False,
+                    )
+                ],
+            ),
+            type="Opaque",
+            stringData=dict(data),
+        )
+        try:
+            await self._client.apply(secret, field_manager=FIELD_MANAGER, force=True)
+        except ApiError as exc:
+            raise KubeError(f"writing Secret {namespace}/{name}: {exc.status.reason} {exc.status.message}") from None
+
+    async def get_resource(self, kind: ManagedKind, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj = await self._client.get(_resource(kind), name, namespace=namespace)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return None
+            raise KubeError(f"reading {kind.kind} {namespace}/{name}: {exc.status.reason}") from None
+        return _as_dict(obj)
+
+    async def list_resources(self, kind: ManagedKind, namespace: str) -> list[dict[str, Any]]:
+        return [_as_dict(obj) async for obj in self._client.list(_resource(kind), namespace=namespace)]
+
+    async def newest_change(self, kind: ManagedKind) -> str:
+        """RFC 3339 time of the latest write to any object of the kind, cluster-wide ("" when there is none)."""
+        newest = ""
+        async for obj in self._client.list(_resource(kind), namespace="*"):
+            for entry in (obj.metadata.managedFields if obj.metadata else None) or []:
+                if entry.time is not None:
+                    newest = max(newest, entry.time.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return newest
+
+    async def request_resync(self, kind: ManagedKind, namespace: str, name: str, token: str) -> None:
+        """Nudge kopf to reconcile another object now: an annotation change is a change kopf handles."""
+        patch = {"metadata": {"annotations": {RESYNC_ANNOTATION: token}}}
+        try:
+            await self._client.patch(_resource(kind), name, patch, namespace=namespace, patch_type=PatchType.MERGE)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise KubeError(f"annotating {kind.kind} {namespace}/{name}: {exc.status.reason}") from None
