@@ -13,6 +13,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "webhook": ("signalcraft.ingest.cli", "webhook", "Run the in-cluster ingestion webhook and its forwarder."),
     "dev-cluster": ("signalcraft.devcluster.cli", "dev_cluster", "Local kube-apiserver + etcd built from source."),
     "crds": ("signalcraft.crds", "crds_command", "Print or write the CustomResourceDefinitions."),
+    "demo": ("signalcraft.demo", "demo", "Run the whole stack locally with the samples applied."),
 }
 
 

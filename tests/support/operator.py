@@ -48,6 +48,7 @@ def start_operator(
     cluster_id: str | None = None,
     namespaces: Sequence[str] = (),
     drift_interval: float = 300.0,
+    worker_limit: int = 20,
     name: str = "operator",
 ) -> OperatorProcess:
     workdir.mkdir(parents=True, exist_ok=True)
@@ -67,6 +68,8 @@ def start_operator(
         str(metrics_port),
         "--drift-interval",
         str(drift_interval),
+        "--worker-limit",
+        str(worker_limit),
     ]
     if cluster_id:
         argv += ["--cluster-id", cluster_id]

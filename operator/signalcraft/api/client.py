@@ -1,0 +1,211 @@
+"""Async client of the SignalCraft API v1, used by the operator, the webhook's forwarder and the tests.
+
+One pooled httpx client; transient failures (network, 5xx, 429, an idempotent request in flight) are retried with
+exponential backoff and jitter, never sooner than the server's Retry-After; POSTs carry an Idempotency-Key so a retry
+can never act twice. Error bodies (problem+json) become the exceptions in `signalcraft.api.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from signalcraft.api import errors
+from signalcraft.api.models import IntegrationConnection, Manager, PutResult, Resource
+
+MAX_BACKOFF = 30.0
+
+
+def _user_agent() -> str:
+    try:
+        return f"signalcraft/{version('signalcraft-operator')}"
+    except PackageNotFoundError:
+        return "signalcraft/dev"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+class SignalCraftClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        user_agent: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._max_retries = max_retries
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": user_agent or _user_agent()},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> SignalCraftClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One logical request: retried while the failure is transient, raised as an `errors` exception otherwise."""
+        request_headers = dict(headers or {})
+        if method == "POST" and "Idempotency-Key" not in request_headers:
+            request_headers["Idempotency-Key"] = str(uuid.uuid4())
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(method, path, json=json, params=params, headers=request_headers)
+            except httpx.TransportError as exc:
+                failure: errors.SignalCraftError = errors.TransportError(
+                    f"{method} {path}: {type(exc).__name__}: {exc}"
+                )
+                retry_after = None
+            else:
+                if response.status_code < 400:
+                    return response
+                failure = errors.error_for(response.status_code, _problem(response), _retry_after(response))
+                retry_after = failure.retry_after if isinstance(failure, errors.ApiError) else None
+            if not errors.is_transient(failure) or attempt >= self._max_retries:
+                raise failure
+            delay = min(MAX_BACKOFF, 0.2 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311 - jitter
+            await asyncio.sleep(max(delay, retry_after or 0.0))
+            attempt += 1
+
+    # ------------------------------------------------------------ resources
+
+    async def get(self, collection: str, name: str) -> Resource:
+        response = await self.request("GET", f"/v1/{collection}/{name}")
+        return _resource(response)
+
+    async def put(
+        self,
+        collection: str,
+        name: str,
+        spec: Mapping[str, Any],
+        *,
+        manager: Manager | None = None,
+        labels: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+        create_only: bool = False,
+        dry_run: bool = False,
+    ) -> PutResult:
+        body: dict[str, Any] = {"spec": dict(spec)}
+        if labels is not None:
+            body["labels"] = dict(labels)
+        if manager is not None:
+            body["manager"] = manager.model_dump(mode="json", exclude_none=True)
+        if credentials is not None:
+            body["credentials"] = dict(credentials)
+        headers: dict[str, str] = {}
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        if create_only:
+            headers["If-None-Match"] = "*"
+        params = {"dry_run": "true"} if dry_run else None
+        response = await self.request("PUT", f"/v1/{collection}/{name}", json=body, headers=headers, params=params)
+        return PutResult(resource=_resource(response), created=response.status_code == 201)
+
+    async def delete(
+        self, collection: str, name: str, *, manager_identity: str | None = None, if_match: str | None = None
+    ) -> None:
+        params = {"manager_identity": manager_identity} if manager_identity else None
+        headers = {"If-Match": if_match} if if_match else None
+        await self.request("DELETE", f"/v1/{collection}/{name}", params=params, headers=headers)
+
+    async def release(self, collection: str, name: str, *, identity: str) -> Resource:
+        response = await self.request("POST", f"/v1/{collection}/{name}:release", json={"identity": identity})
+        return _resource(response)
+
+    async def list(
+        self,
+        collection: str,
+        *,
+        manager_identity: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Resource]:
+        params: dict[str, str] = {"limit": str(page_size)}
+        if manager_identity:
+            params["manager_identity"] = manager_identity
+        if label_selector:
+            params["label_selector"] = label_selector
+        while True:
+            page = (await self.request("GET", f"/v1/{collection}", params=params)).json()
+            for item in page.get("items", []):
+                yield Resource.model_validate({**item, "etag": f'"{item.get("version")}"'})
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+            params["cursor"] = str(cursor)
+
+    async def integration_connection(self, name: str) -> IntegrationConnection:
+        response = await self.request("GET", f"/v1/integrations/{name}/connection")
+        return IntegrationConnection.model_validate(response.json())
+
+    async def post_alert_events(self, events: Sequence[BaseModel], *, idempotency_key: str) -> dict[str, Any]:
+        body = {"events": [event.model_dump(mode="json") for event in events]}
+        response = await self.request(
+            "POST", "/v1/alert-events", json=body, headers={"Idempotency-Key": idempotency_key}
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"title": response.reason_phrase, "detail": response.text[:200]}
+    return body if isinstance(body, dict) else {"title": response.reason_phrase}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def _resource(response: httpx.Response) -> Resource:
+    return Resource.model_validate({**response.json(), "etag": response.headers.get("ETag", "")})

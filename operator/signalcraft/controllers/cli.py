@@ -1,0 +1,174 @@
+"""`signalcraft operator`: the kopf operator process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import kopf
+from aiohttp import web
+from prometheus_client import generate_latest
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from signalcraft.api import SignalCraftClient
+from signalcraft.controllers.common import GROUP
+from signalcraft.controllers.engine import Reconciler
+from signalcraft.controllers.handlers import FINALIZER, Runtime, register
+from signalcraft.controllers.kube import KubePort
+from signalcraft.controllers.metrics import OperatorMetrics
+from signalcraft.controllers.registry import KINDS
+
+log = logging.getLogger("signalcraft.operator")
+
+WATCH_SILENCE_LIMIT = 300.0
+"""A kind's watch that delivered nothing for this long is checked against a fresh LIST by the health probe."""
+
+
+class OperatorConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    api_url: str = Field(min_length=1)
+    api_key: SecretStr
+    cluster_id: str | None = None
+    namespaces: tuple[str, ...] = ()
+    worker_limit: int = Field(default=20, ge=1, le=1000)
+    drift_interval: float = Field(default=300.0, ge=5.0)
+    health_port: int = Field(default=8080, ge=0, le=65535)
+    metrics_port: int = Field(default=8081, ge=0, le=65535)
+    reporting_instance: str = "signalcraft-operator"
+
+
+async def _serve_metrics(metrics: OperatorMetrics, port: int) -> web.AppRunner:
+    async def handle(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(metrics.registry), content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/metrics", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - scraped from inside the cluster
+    return runner
+
+
+def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP, v1=False)
+    settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.handledConfiguration")
+    settings.queueing.worker_limit = config.worker_limit
+    settings.posting.reporting_component = "signalcraft-operator"
+    settings.posting.reporting_instance = config.reporting_instance
+    settings.posting.loggers = False
+    settings.networking.enforce_retry_after = True
+    settings.watching.server_timeout = 600
+    settings.watching.client_timeout = 660
+    settings.execution.default_backoff = 10
+
+
+async def run_operator(config: OperatorConfig) -> None:
+    metrics = OperatorMetrics()
+    kube = KubePort.from_environment()
+    cluster_id = config.cluster_id or await kube.namespace_uid("kube-system")
+    api = SignalCraftClient(config.api_url, config.api_key.get_secret_value())
+    reconciler = Reconciler(api, kube, cluster_id=cluster_id, metrics=metrics)
+    runtime = Runtime(reconciler=reconciler, drift_interval=config.drift_interval, last_event_at={})
+    registry = kopf.OperatorRegistry()
+    register(registry, runtime)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        _configure(settings, config)
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+    started = time.monotonic()
+
+    @kopf.on.probe(registry=registry, id="watches")
+    async def watches_alive(**_: Any) -> dict[str, float]:
+        """Fail liveness when a kind's watch went silent while its objects kept changing (a dead watch)."""
+        now = time.monotonic()
+        ages: dict[str, float] = {}
+        for kind in KINDS:
+            last = runtime.last_event_at.get(kind.kind, started)
+            ages[kind.kind] = round(now - last, 1)
+            if now - last < WATCH_SILENCE_LIMIT:
+                continue
+            newest = await kube.newest_change(kind)
+            if newest and _age_seconds(newest) < now - last:
+                raise kopf.PermanentError(f"the {kind.kind} watch has seen nothing while objects changed")
+        return ages
+
+    log.info("cluster id %s; watching %s", cluster_id, ", ".join(config.namespaces) or "all namespaces")
+    runner = await _serve_metrics(metrics, config.metrics_port) if config.metrics_port else None
+    try:
+        await kopf.operator(
+            registry=registry,
+            standalone=True,
+            clusterwide=not config.namespaces,
+            namespaces=list(config.namespaces),
+            liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz" if config.health_port else None,
+        )
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await api.aclose()
+        await kube.aclose()
+
+
+def _age_seconds(timestamp: str) -> float:
+    return (datetime.now(UTC) - datetime.fromisoformat(timestamp.replace("Z", "+00:00"))).total_seconds()
+
+
+@click.command("operator")
+@click.option("--api-url", envvar="SIGNALCRAFT_API_URL", required=True, help="SignalCraft API base URL.")
+@click.option("--api-key", envvar="SIGNALCRAFT_API_KEY", default=None, help="API key (prefer --api-key-file).")
+@click.option(
+    "--api-key-file",
+    envvar="SIGNALCRAFT_API_KEY_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the API key, e.g. a mounted Secret.",
+)
+@click.option("--cluster-id", envvar="SIGNALCRAFT_CLUSTER_ID", default=None, help="Default: kube-system's UID.")
+@click.option("--namespace", "namespaces", multiple=True, envvar="SIGNALCRAFT_NAMESPACES", help="Watch only these.")
+@click.option("--worker-limit", type=int, default=20, show_default=True, help="Objects reconciled concurrently.")
+@click.option("--drift-interval", type=float, default=300.0, show_default=True, help="Seconds between drift checks.")
+@click.option("--health-port", type=int, default=8080, show_default=True, help="Liveness endpoint port (0: off).")
+@click.option("--metrics-port", type=int, default=8081, show_default=True, help="Prometheus metrics port (0: off).")
+@click.option("--verbose", is_flag=True, help="Log at debug level.")
+def operator(  # noqa: PLR0917 - click passes every option positionally by name
+    api_url: str,
+    api_key: str | None,
+    api_key_file: Path | None,
+    cluster_id: str | None,
+    namespaces: tuple[str, ...],
+    worker_limit: int,
+    drift_interval: float,
+    health_port: int,
+    metrics_port: int,
+    verbose: bool,
+) -> None:
+    """Reconcile AlertPolicy, EscalationPolicy and Integration resources with the SignalCraft API."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    key = api_key_file.read_text().strip() if api_key_file is not None else api_key
+    if not key:
+        raise click.UsageError("an API key is needed: --api-key-file (or SIGNALCRAFT_API_KEY_FILE) or --api-key")
+    config = OperatorConfig(
+        api_url=api_url,
+        api_key=SecretStr(key),
+        cluster_id=cluster_id,
+        namespaces=namespaces,
+        worker_limit=worker_limit,
+        drift_interval=drift_interval,
+        health_port=health_port,
+        metrics_port=metrics_port,
+    )
+    asyncio.run(run_operator(config))
