@@ -99,7 +99,7 @@ def _start_api(directory: Path) -> tuple[str, Path]:
         key_file.chmod(0o600)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    _spawn("api", ["api", "serve", "--db", str(database), "--host", "127.0.0.1", "--port", str(port)], {})
+    _spawn("api", ["api", "--db", str(database), "--host", "127.0.0.1", "--port", str(port)], {})
     url_file.write_text(url)
     _wait(lambda: httpx.get(f"{url}/healthz", timeout=2).status_code == 200, "the API server")
     return url, key_file

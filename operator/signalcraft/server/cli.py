@@ -1,0 +1,72 @@
+"""`signalcraft api`: run the API v1 server, bootstrap its first admin key, export its OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import click
+import uvicorn
+
+from signalcraft.server.app import create_app
+from signalcraft.server.auth import create_service_account, issue_key
+from signalcraft.server.storage import Database
+
+db_option = click.option(
+    "--db",
+    "database",
+    envvar="SIGNALCRAFT_DB",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("signalcraft.db"),
+    show_default=True,
+    help="SQLite database file (created and migrated automatically).",
+)
+
+
+@click.group("api", invoke_without_command=True)
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--public-url", envvar="SIGNALCRAFT_PUBLIC_URL", default=None, help="Base URL put in webhook URLs.")
+@click.option("--rate-limit", type=float, default=200.0, show_default=True, help="Requests/s per service account.")
+@click.pass_context
+def api(  # noqa: PLR0917 - click passes every option
+    ctx: click.Context, database: Path, host: str, port: int, public_url: str | None, rate_limit: float
+) -> None:
+    """Run the SignalCraft API v1 server (the default) or one of the subcommands."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = create_app(database, public_url=public_url, rate_per_second=rate_limit, burst=2 * rate_limit)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@api.command()
+@db_option
+@click.option("--name", default="admin", show_default=True, help="Name of the service account.")
+def bootstrap(database: Path, name: str) -> None:
+    """Create the admin service account (if missing) and print a new admin API key — the only time it is shown."""
+
+    async def run() -> str:
+        db = Database(database)
+        await db.open()
+        try:
+            row = await db.fetch_one("SELECT id FROM service_accounts WHERE name = ?", (name,))
+            account_id = row["id"] if row is not None else await create_service_account(db, name, "bootstrap admin")
+            _, key = await issue_key(db, account_id, ["*"], name="bootstrap")
+            return key
+        finally:
+            await db.close()
+
+    click.echo(asyncio.run(run()))
+
+
+@api.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def openapi(output: Path | None) -> None:
+    """Print (or write) the OpenAPI document of API v1."""
+    document = json.dumps(create_app(Path(":memory:")).openapi(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(document, nl=False)
+    else:
+        output.write_text(document)

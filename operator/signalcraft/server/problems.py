@@ -1,0 +1,88 @@
+"""RFC 9457 problem details: every error the API returns, with a stable machine `code`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_TYPE = "https://signalcraft.io/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: Sequence[Mapping[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.title = title or code.replace("-", " ").capitalize()
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers, media_type=MEDIA_TYPE)
+
+
+def pointer(location: Sequence[int | str]) -> str:
+    """FastAPI's error location ('body', 'spec', 'rules', 0) as a JSON pointer into the request body (/spec/rules/0)."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    return "/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+async def handle_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc)
+
+
+async def handle_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        location = list(error.get("loc", ()))
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "extra_forbidden":
+            message = "unknown field"
+        errors.append({"pointer": pointer(location), "detail": message})
+    return problem_response(Problem(422, "validation-failed", "the request does not validate", errors=errors))
+
+
+async def handle_http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    return problem_response(Problem(exc.status_code, code, str(exc.detail), headers=exc.headers))
+
+
+async def handle_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return problem_response(Problem(500, "internal-error", "the server failed; the request may be retried"))

@@ -1,0 +1,304 @@
+"""Request and response models of API v1 (snake_case JSON). Unknown fields are refused (422 with a JSON pointer)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+Name = Annotated[str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN)]
+ShortText = Annotated[str, Field(max_length=1024)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Reference(Strict):
+    """A reference to another resource by name or id (either key)."""
+
+    name: Name | None = None
+    id: Annotated[str, Field(max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def one_key(self) -> Reference:
+        if (self.name is None) == (self.id is None):
+            raise ValueError("a reference names exactly one of name or id")
+        return self
+
+
+# ---------------------------------------------------------------- configurable resources' specs
+
+
+class TeamMember(Strict):
+    user: Annotated[str, Field(min_length=1, max_length=253)]
+    role: Literal["member", "manager"] = "member"
+
+
+class TeamSpec(Strict):
+    description: ShortText | None = None
+    members: list[TeamMember] = Field(default_factory=list, max_length=200)
+
+
+class ScheduleLayer(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    start: Annotated[str, Field(max_length=32, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
+    rotation_turn_length_seconds: int = Field(ge=3600, le=365 * 86400)
+    users: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(min_length=1, max_length=100)
+
+
+class ScheduleSpec(Strict):
+    description: ShortText | None = None
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    layers: list[ScheduleLayer] = Field(min_length=1, max_length=10)
+    handoff_notifications: Literal["always", "if_has_services"] = "if_has_services"
+
+
+class TargetType(StrEnum):
+    SCHEDULE = "schedule"
+    USER = "user"
+    TEAM = "team"
+
+
+class EscalationTarget(Strict):
+    type: TargetType
+    id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=253)] | None = None
+
+    @model_validator(mode="after")
+    def one_key(self) -> EscalationTarget:
+        if (self.name is None) == (self.id is None):
+            raise ValueError("a target names exactly one of id or name")
+        return self
+
+
+class EscalationRule(Strict):
+    delay_minutes: int = Field(ge=0, le=1440)
+    targets: list[EscalationTarget] = Field(min_length=1, max_length=10)
+
+
+class EscalationPolicySpec(Strict):
+    description: ShortText | None = None
+    rules: list[EscalationRule] = Field(min_length=1, max_length=20)
+    num_loops: int = Field(default=0, ge=0, le=9)
+
+
+class MetricThreshold(Strict):
+    type: Literal["metric_threshold"]
+    metric: Annotated[str, Field(min_length=1, max_length=253)]
+    operator: Literal["gt", "gte", "lt", "lte", "eq", "ne"]
+    value: float
+    for_: Annotated[str, Field(max_length=32, pattern=r"^([0-9]+(s|m|h))+$")] | None = Field(default=None, alias="for")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AlertPolicySpec(Strict):
+    description: ShortText | None = None
+    severity: Severity
+    routing_key: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][-_.A-Za-z0-9]*$")]
+    conditions: list[MetricThreshold] = Field(default_factory=list, max_length=20)
+    escalation_policy: Reference | None = None
+
+
+class RoutingCondition(Strict):
+    field: Literal["summary", "source", "severity", "dedup_key", "labels", "integration.type", "integration.name"]
+    key: Annotated[str, Field(max_length=253)] | None = None
+    operator: Literal["equals", "contains", "starts_with", "ends_with", "matches", "exists", "in"]
+    value: Annotated[str, Field(max_length=1024)] | list[Annotated[str, Field(max_length=1024)]] | None = None
+
+
+class RoutingConditions(Strict):
+    match: Literal["all", "any"] = "all"
+    items: list[RoutingCondition] = Field(min_length=1, max_length=20)
+
+
+class RoutingActions(Strict):
+    alert_policy: Reference | None = None
+    severity: Severity | None = None
+    suppress: bool = False
+
+
+class RoutingRuleSpec(Strict):
+    description: ShortText | None = None
+    priority: int = Field(default=100, ge=0, le=10000)
+    conditions: RoutingConditions
+    actions: RoutingActions
+
+
+class IntegrationType(StrEnum):
+    ALERTMANAGER = "alertmanager"
+    GRAFANA = "grafana"
+    AWS_CLOUDWATCH = "aws-cloudwatch"
+    AZURE_MONITOR = "azure-monitor"
+    GCP_MONITORING = "gcp-monitoring"
+    GENERIC_WEBHOOK = "generic-webhook"
+    JIRA = "jira"
+    SERVICENOW = "servicenow"
+    EVENTS_API = "events-api"
+
+
+SeverityText = Literal["critical", "error", "warning", "info"]
+
+
+class AlertmanagerSettings(Strict):
+    default_severity: SeverityText | None = None
+
+
+class GrafanaSettings(Strict):
+    default_severity: SeverityText | None = None
+
+
+class AwsCloudwatchSettings(Strict):
+    allowed_topic_arns: list[Annotated[str, Field(max_length=256, pattern=r"^arn:")]] = Field(
+        default_factory=list, max_length=50
+    )
+    auto_confirm_subscriptions: bool = True
+
+
+class AzureMonitorSettings(Strict):
+    severity_map: dict[Literal["Sev0", "Sev1", "Sev2", "Sev3", "Sev4"], SeverityText] | None = None
+
+
+class GcpMonitoringSettings(Strict):
+    auth: Literal["token", "basic"] = "token"
+
+
+class GenericWebhookSettings(Strict):
+    summary_field: Annotated[str, Field(max_length=253)] = "summary"
+    severity_field: Annotated[str, Field(max_length=253)] | None = None
+    dedup_key_field: Annotated[str, Field(max_length=253)] | None = None
+    status_field: Annotated[str, Field(max_length=253)] | None = None
+
+
+class JiraSettings(Strict):
+    base_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")]
+    project_key: Annotated[str, Field(min_length=1, max_length=32)]
+    issue_type: Annotated[str, Field(max_length=128)] = "Bug"
+    auto_create_severity: SeverityText | None = "critical"
+
+
+class ServiceNowSettings(Strict):
+    instance_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")]
+    assignment_group: Annotated[str, Field(max_length=255)] | None = None
+    caller: Annotated[str, Field(max_length=255)] | None = None
+
+
+class EventsApiSettings(Strict):
+    pass
+
+
+class IntegrationSpec(Strict):
+    type: IntegrationType
+    alertmanager: AlertmanagerSettings | None = None
+    grafana: GrafanaSettings | None = None
+    aws_cloudwatch: AwsCloudwatchSettings | None = None
+    azure_monitor: AzureMonitorSettings | None = None
+    gcp_monitoring: GcpMonitoringSettings | None = None
+    generic_webhook: GenericWebhookSettings | None = None
+    jira: JiraSettings | None = None
+    servicenow: ServiceNowSettings | None = None
+    events_api: EventsApiSettings | None = None
+
+    @model_validator(mode="after")
+    def settings_match_type(self) -> IntegrationSpec:
+        own = self.type.value.replace("-", "_")
+        for kind in IntegrationType:
+            key = kind.value.replace("-", "_")
+            if key != own and getattr(self, key) is not None:
+                raise ValueError(f"{key} settings are only allowed when type is {kind.value}")
+        if self.type in (IntegrationType.JIRA, IntegrationType.SERVICENOW) and getattr(self, own) is None:
+            raise ValueError(f"type {self.type.value} needs {own} settings")
+        return self
+
+
+SPEC_MODELS: dict[str, type[Strict]] = {
+    "teams": TeamSpec,
+    "schedules": ScheduleSpec,
+    "escalation-policies": EscalationPolicySpec,
+    "alert-policies": AlertPolicySpec,
+    "routing-rules": RoutingRuleSpec,
+    "integrations": IntegrationSpec,
+}
+"""Configurable collections and the model their `spec` must satisfy."""
+
+
+# ---------------------------------------------------------------- envelopes
+
+
+class ManagerSourceIn(Strict):
+    checksum: Annotated[str, Field(max_length=128)] = ""
+    generation: int = Field(default=0, ge=0)
+
+
+class ManagerIn(Strict):
+    kind: Literal["kubernetes", "terraform", "api", "ui"] = "kubernetes"
+    identity: Annotated[str, Field(min_length=1, max_length=512)]
+    uid: Annotated[str, Field(max_length=128)] = ""
+    allows_edits: bool = False
+    source: ManagerSourceIn | None = None
+
+
+class ResourceWrite(Strict):
+    """Body of `PUT /v1/<collection>/<name>`; `credentials` (integrations only) are write-only."""
+
+    spec: dict[str, Any]
+    labels: dict[Annotated[str, Field(max_length=253)], Annotated[str, Field(max_length=253)]] = Field(
+        default_factory=dict, max_length=64
+    )
+    display_name: Annotated[str, Field(max_length=100)] | None = None
+    description: ShortText | None = None
+    manager: ManagerIn | None = None
+    credentials: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=8192)]] | None = Field(
+        default=None, max_length=10
+    )
+
+
+class ResourceOut(BaseModel):
+    name: str
+    id: str
+    display_name: str | None = None
+    description: str | None = None
+    labels: dict[str, str]
+    manager: dict[str, Any] | None
+    spec: dict[str, Any]
+    status: dict[str, Any]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class ResourcePage(BaseModel):
+    items: list[ResourceOut]
+    next_cursor: str | None
+
+
+class ReleaseRequest(Strict):
+    identity: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class ServiceAccountCreate(Strict):
+    name: Name
+    description: ShortText = ""
+
+
+class ApiKeyCreate(Strict):
+    name: Annotated[str, Field(max_length=100)] = ""
+    scopes: list[Annotated[str, Field(pattern=r"^(\*|[a-z_]+:(read|write|manage|read_secrets|manage_force))$")]] = (
+        Field(min_length=1, max_length=50)
+    )
+    expires_at: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")] | None = None
+
+
+class ConnectionOut(BaseModel):
+    webhook_url: str
+    integration_key: str

@@ -1,0 +1,144 @@
+"""Persistence for the API server: SQLite in WAL mode behind a small interface, with versioned migrations.
+
+All writes go through one connection inside `BEGIN IMMEDIATE` transactions, so concurrent requests serialize on the
+database (never on a lost update) and a create of the same name from two clients leaves exactly one row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+MIGRATIONS: Sequence[str] = (
+    # 1: service accounts, API keys, configurable resources, idempotency records
+    """
+    CREATE TABLE service_accounts (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY, service_account_id TEXT NOT NULL REFERENCES service_accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL DEFAULT '', lookup TEXT NOT NULL UNIQUE, hash TEXT NOT NULL, scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT
+    );
+    CREATE TABLE resources (
+        collection TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL UNIQUE,
+        display_name TEXT, description TEXT, labels TEXT NOT NULL, manager TEXT, spec TEXT NOT NULL,
+        status TEXT NOT NULL, secrets TEXT NOT NULL DEFAULT '{}', version INTEGER NOT NULL,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        manager_identity TEXT GENERATED ALWAYS AS (json_extract(manager, '$.identity')) VIRTUAL,
+        PRIMARY KEY (collection, name)
+    );
+    CREATE INDEX resources_manager ON resources (collection, manager_identity);
+    CREATE TABLE idempotency (
+        principal TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL,
+        status INTEGER, headers TEXT, body BLOB, created_at REAL NOT NULL,
+        PRIMARY KEY (principal, key)
+    );
+    """,
+    # 2: alert groups and their alerts
+    """
+    CREATE TABLE alert_groups (
+        id TEXT PRIMARY KEY, integration TEXT NOT NULL, group_key TEXT NOT NULL, status TEXT NOT NULL,
+        severity TEXT NOT NULL, summary TEXT NOT NULL, source TEXT NOT NULL, alert_policy TEXT,
+        escalation_policy TEXT, alert_count INTEGER NOT NULL DEFAULT 0, truncated_alerts INTEGER NOT NULL DEFAULT 0,
+        ticket TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, resolved_at TEXT,
+        UNIQUE (integration, group_key)
+    );
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY, group_id TEXT NOT NULL REFERENCES alert_groups(id) ON DELETE CASCADE,
+        dedup_key TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL, summary TEXT NOT NULL,
+        details TEXT NOT NULL, labels TEXT NOT NULL, annotations TEXT NOT NULL, links TEXT NOT NULL,
+        images TEXT NOT NULL, occurred_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        UNIQUE (group_id, dedup_key)
+    );
+    CREATE INDEX alert_groups_updated ON alert_groups (updated_at);
+    """,
+)
+
+
+class Database:
+    """One aiosqlite connection, WAL, foreign keys on; `transaction()` serializes writers with BEGIN IMMEDIATE."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        await connection.execute("PRAGMA busy_timeout=5000")
+        self._connection = connection
+        await self.migrate()
+        # Reads use their own connection: WAL lets them see the last commit while a write transaction is open.
+        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        reader.row_factory = aiosqlite.Row
+        await reader.execute("PRAGMA busy_timeout=5000")
+        self._reader = reader
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        if self._connection is None:
+            raise RuntimeError("database is not open")
+        return self._connection
+
+    async def migrate(self) -> int:
+        """Apply the migrations this database has not seen yet; return the schema version."""
+        async with self.transaction() as db:
+            current = (await (await db.execute("PRAGMA user_version")).fetchone())[0]  # type: ignore[index]
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version={number}")
+        return len(MIGRATIONS)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            db = self.connection
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise RuntimeError("database is not open")
+        return self._reader
+
+    async def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        cursor = await self.reader.execute(sql, parameters)
+        row: aiosqlite.Row | None = await cursor.fetchone()
+        return row
+
+    async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        cursor = await self.reader.execute(sql, parameters)
+        return list(await cursor.fetchall())
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

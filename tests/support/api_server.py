@@ -1,0 +1,77 @@
+"""The real API server as a process: a fresh SQLite file, a bootstrapped admin key, a free loopback port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from tests.support.processes import Program, free_port, wait_until
+
+
+@dataclass
+class ApiServer:
+    db_path: Path
+    port: int
+    admin_key: str
+    workdir: Path
+    extra_args: Sequence[str] = ()
+    program: Program | None = field(default=None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiServer:
+        """Start (or restart, same port and database) and wait until it answers."""
+        argv = ["api", "--db", str(self.db_path), "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+        self.program = Program(argv, self.workdir / "api.log").start()
+
+        def healthy() -> bool:
+            assert self.program is not None
+            assert self.program.running, f"the API server exited:\n{self.program.log()[-4000:]}"
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+
+        wait_until(healthy, timeout=30, what="the API server")
+        return self
+
+    def stop(self) -> None:
+        if self.program is not None:
+            self.program.stop()
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key or self.admin_key}"}, timeout=10)
+
+    def create_key(self, account: str, scopes: Sequence[str], **options: str) -> str:
+        """A new service account (if needed) and a key with exactly `scopes`."""
+        with self.client() as http:
+            http.post("/v1/service-accounts", json={"name": account})
+            response = http.post(f"/v1/service-accounts/{account}/api-keys", json={"scopes": list(scopes), **options})
+            response.raise_for_status()
+            key: str = response.json()["key"]
+            return key
+
+
+def bootstrap(db_path: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "signalcraft", "api", "bootstrap", "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def running_api_server(workdir: Path, extra_args: Sequence[str] = ()) -> Iterator[ApiServer]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / "signalcraft.db"
+    server = ApiServer(db_path, free_port(), bootstrap(db_path), workdir, extra_args).start()
+    try:
+        yield server
+    finally:
+        server.stop()
