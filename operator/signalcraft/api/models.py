@@ -56,4 +56,5 @@ class IntegrationConnection(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     webhook_url: str
+    webhook_token: str = ""
     integration_key: str

@@ -443,13 +443,22 @@ class Reconciler:
         if not wrote and status.get("connectionSecretHash") and status.get("webhookURL"):
             return extra
         connection = await self._call(ctx.kind, "connection", lambda: self.api.integration_connection(ctx.remote_name))
-        data = {"webhookURL": connection.webhook_url, "integrationKey": connection.integration_key}
+        data = {
+            "webhookURL": connection.webhook_url,
+            "webhookToken": connection.webhook_token,
+            "integrationKey": connection.integration_key,
+        }
         secret_hash = fingerprint(data)
         if secret_hash != status.get("connectionSecretHash"):
             await self.kube.write_owned_secret(ctx.obj.namespace, target.name, data, ctx.obj.body)
             self.metrics.kube_writes.labels("secret").inc()
         extra["connectionSecretHash"] = secret_hash
-        extra["webhookURL"] = connection.webhook_url.replace(connection.integration_key, "<integrationKey>")
+        # The URL carries the token, a secret: status shows where to send, the Secret holds the real URL.
+        masked = connection.webhook_url
+        for secret in (connection.webhook_token, connection.integration_key):
+            if secret:
+                masked = masked.replace(secret, f"<{target.name}>")
+        extra["webhookURL"] = masked
         return extra
 
     def _drift_reported(self, ctx: _Pass, remote: Resource, differences: list[str]) -> Outcome:

@@ -400,5 +400,6 @@ async def integration_connection(request: Request, name: str) -> ConnectionOut:
     base = state_of(request).public_url or str(request.base_url).rstrip("/")
     return ConnectionOut(
         webhook_url=f"{base}/api/v1/webhooks/{source}/{stored['webhook_token']}",
+        webhook_token=stored["webhook_token"],
         integration_key=stored["integration_key"],
     )

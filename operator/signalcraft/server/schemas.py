@@ -301,4 +301,5 @@ class ApiKeyCreate(Strict):
 
 class ConnectionOut(BaseModel):
     webhook_url: str
+    webhook_token: str
     integration_key: str

@@ -1,0 +1,375 @@
+"""The operator end to end: real kube-apiserver + etcd, the real API server and the operator as processes.
+
+Each test works in its own namespace; the module shares one API server and one operator watching all namespaces.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from tests.e2e.conftest import REPO
+from tests.support.api_server import ApiServer, running_api_server
+from tests.support.kube import Cluster
+from tests.support.operator import OperatorProcess, running_operator
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.e2e
+
+TIMEOUT = 60.0
+DRIFT_INTERVAL = 6.0
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with running_api_server(tmp_path_factory.mktemp("api")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def operator(crds: Cluster, api: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    with running_operator(
+        crds, api.url, api.admin_key, tmp_path_factory.mktemp("operator"), drift_interval=DRIFT_INTERVAL
+    ) as running:
+        yield running
+
+
+class Remote:
+    """Reads and out-of-band writes against the API server, as a person with an admin key would make them."""
+
+    def __init__(self, api: ApiServer) -> None:
+        self.http = httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {api.admin_key}"}, timeout=10)
+
+    def get(self, collection: str, name: str) -> dict[str, Any] | None:
+        response = self.http.get(f"/v1/{collection}/{name}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def names(self, collection: str, prefix: str) -> list[str]:
+        names: list[str] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+            page = self.http.get(f"/v1/{collection}", params=params).raise_for_status().json()
+            names += [item["name"] for item in page["items"] if item["name"].startswith(prefix)]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return names
+
+    def edit_spec(self, collection: str, name: str, changes: dict[str, Any]) -> None:
+        """An out-of-band edit that keeps the manager block, the way a script holding the same identity would."""
+        current = self.get(collection, name)
+        assert current is not None
+        body = {"spec": {**current["spec"], **changes}, "labels": current["labels"], "manager": current["manager"]}
+        self.http.put(
+            f"/v1/{collection}/{name}", json=body, headers={"If-Match": f'"{current["version"]}"'}
+        ).raise_for_status()
+
+
+@pytest.fixture
+def remote(api: ApiServer) -> Iterator[Remote]:
+    client = Remote(api)
+    yield client
+    client.http.close()
+
+
+def get(cluster: Cluster, kind: str, namespace: str, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = cluster.kubectl_json("get", kind, name, "-n", namespace)
+    return result
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    for entry in obj.get("status", {}).get("conditions", []):
+        if entry["type"] == kind:
+            return dict(entry)
+    return {}
+
+
+def wait_condition(
+    cluster: Cluster, kind: str, namespace: str, name: str, type_: str, status: str, reason: str | None = None
+) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        obj = get(cluster, kind, namespace, name)
+        found = condition(obj, type_)
+        generation_seen = obj["status"].get("observedGeneration") == obj["metadata"]["generation"]
+        if found.get("status") == status and (reason is None or found.get("reason") == reason) and generation_seen:
+            return obj
+        return None
+
+    result = wait_until(check, timeout=TIMEOUT, interval=0.2, what=f"{kind}/{name} {type_}={status} ({reason})")
+    assert isinstance(result, dict)
+    return result
+
+
+def events(cluster: Cluster, namespace: str, name: str) -> list[tuple[str, str, str]]:
+    listed = cluster.kubectl_json("get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name}")
+    return [(item["type"], item["reason"], item.get("message", "")) for item in listed["items"]]
+
+
+def wait_event(cluster: Cluster, namespace: str, name: str, reason: str) -> str:
+    def find() -> str | None:
+        return next((message for _, r, message in events(cluster, namespace, name) if r == reason), None)
+
+    found = wait_until(find, timeout=TIMEOUT, what=f"event {reason} on {name}")
+    assert isinstance(found, str)
+    return found
+
+
+def apply_samples(cluster: Cluster, namespace: str) -> None:
+    for sample in ("escalationpolicy.yaml", "alertpolicy.yaml"):
+        cluster.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / sample))
+
+
+def test_create_update_and_events(operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote) -> None:
+    apply_samples(crds, namespace)
+    policy = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    assert policy["status"]["remoteName"] == f"{namespace}.db-cpu"
+    stored = remote.get("alert-policies", f"{namespace}.db-cpu")
+    assert stored is not None
+    assert policy["status"]["remoteId"] == stored["id"]
+    assert stored["spec"]["routing_key"] == "db-team"
+    assert stored["spec"]["escalation_policy"] == {"name": f"{namespace}.db-oncall"}
+    assert stored["manager"]["identity"].endswith(f"/{namespace}/AlertPolicy/db-cpu")
+    assert "created SignalCraft alert-policies object" in wait_event(crds, namespace, "db-cpu", "Created")
+    for kind in ("Ready", "Synced"):
+        assert condition(policy, kind)["observedGeneration"] == policy["metadata"]["generation"]
+
+    crds.kubectl(
+        "patch", "alertpolicy", "db-cpu", "-n", namespace, "--type=merge", "-p", '{"spec":{"severity":"warning"}}'
+    )
+    updated = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    assert updated["metadata"]["generation"] == 2
+    assert updated["status"]["observedGeneration"] == 2
+    stored = remote.get("alert-policies", f"{namespace}.db-cpu")
+    assert stored is not None
+    assert stored["spec"]["severity"] == "warning"
+    assert "/severity" in wait_event(crds, namespace, "db-cpu", "Updated")
+
+
+def test_missing_reference_resolves_when_it_appears(operator: OperatorProcess, crds: Cluster, namespace: str) -> None:
+    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "alertpolicy.yaml"))
+    waiting = wait_condition(
+        crds, "alertpolicy", namespace, "db-cpu", "ReferencesResolved", "False", "ReferenceNotFound"
+    )
+    assert condition(waiting, "Ready")["status"] == "False"
+    assert "EscalationPolicy 'db-oncall'" in wait_event(crds, namespace, "db-cpu", "ReferenceNotFound")
+    reconciles_before = operator.counter("signalcraft_operator_reconciles", kind="AlertPolicy")
+    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "escalationpolicy.yaml"))
+    wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    # Resolved by the EscalationPolicy's own event, not by a polling loop: only a couple of passes happened.
+    assert operator.counter("signalcraft_operator_reconciles", kind="AlertPolicy") - reconciles_before <= 3
+
+
+def test_cross_namespace_reference_is_refused(crds: Cluster, namespace: str) -> None:
+    manifest = (REPO / "config" / "samples" / "alertpolicy.yaml").read_text()
+    manifest = manifest.replace("    name: db-oncall", "    name: db-oncall\n    namespace: elsewhere")
+    refused = crds.apply(manifest, namespace, check=False)
+    assert refused.returncode != 0
+    assert 'unknown field "spec.escalationPolicyRef.namespace"' in refused.stderr
+
+
+def test_drift_is_corrected(operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote) -> None:
+    apply_samples(crds, namespace)
+    wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    remote.edit_spec("alert-policies", f"{namespace}.db-cpu", {"severity": "info"})
+
+    def corrected() -> bool:
+        stored = remote.get("alert-policies", f"{namespace}.db-cpu")
+        return stored is not None and stored["spec"]["severity"] == "critical"
+
+    wait_until(corrected, timeout=TIMEOUT, what="the drift to be corrected")
+    assert "/severity" in wait_event(crds, namespace, "db-cpu", "Drifted")
+
+
+def test_drift_is_reported(operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote) -> None:
+    apply_samples(crds, namespace)
+    crds.kubectl(
+        "patch", "alertpolicy", "db-cpu", "-n", namespace, "--type=merge", "-p", '{"spec":{"driftPolicy":"Report"}}'
+    )
+    wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    remote.edit_spec("alert-policies", f"{namespace}.db-cpu", {"routing_key": "someone-else"})
+    reported = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Drifted", "True")
+    assert reported["status"]["driftedFields"] == ["/routing_key"]
+    assert "/routing_key" in condition(reported, "Drifted")["message"]
+    stored = remote.get("alert-policies", f"{namespace}.db-cpu")
+    assert stored is not None
+    assert stored["spec"]["routing_key"] == "someone-else", "Report must not write to SignalCraft"
+
+
+def test_delete_and_orphan(operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote) -> None:
+    apply_samples(crds, namespace)
+    wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    crds.kubectl(
+        "patch",
+        "escalationpolicy",
+        "db-oncall",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"deletionPolicy":"Orphan"}}',
+    )
+    wait_condition(crds, "escalationpolicy", namespace, "db-oncall", "Ready", "True")
+
+    crds.kubectl("delete", "alertpolicy", "db-cpu", "-n", namespace, "--timeout=60s")
+    assert remote.get("alert-policies", f"{namespace}.db-cpu") is None
+    crds.kubectl("delete", "escalationpolicy", "db-oncall", "-n", namespace, "--timeout=60s")
+    kept = remote.get("escalation-policies", f"{namespace}.db-oncall")
+    assert kept is not None
+    assert kept["manager"] is None, "Orphan releases ownership and keeps the object"
+
+
+def test_blocked_delete_lists_referrers_and_completes(
+    operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote
+) -> None:
+    apply_samples(crds, namespace)
+    wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    crds.kubectl("delete", "escalationpolicy", "db-oncall", "-n", namespace, "--wait=false")
+
+    def blocked() -> dict[str, Any] | None:
+        found = condition(get(crds, "escalationpolicy", namespace, "db-oncall"), "DeletionBlocked")
+        return found if found.get("status") == "True" else None
+
+    found = wait_until(blocked, timeout=TIMEOUT, what="DeletionBlocked")
+    assert isinstance(found, dict)
+    assert f"{namespace}.db-cpu" in found["message"]
+    assert f"{namespace}.db-cpu" in wait_event(crds, namespace, "db-oncall", "DeletionBlocked")
+    crds.kubectl("delete", "alertpolicy", "db-cpu", "-n", namespace, "--timeout=60s")
+    crds.kubectl("wait", "--for=delete", "escalationpolicy/db-oncall", "-n", namespace, "--timeout=120s")
+    assert remote.get("escalation-policies", f"{namespace}.db-oncall") is None
+
+
+def test_integration_connection_secret_and_rotation(
+    operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote
+) -> None:
+    crds.kubectl("create", "secret", "generic", "grafana-hmac", "-n", namespace, "--from-literal=secret=first-value")
+    crds.apply(
+        """
+apiVersion: signalcraft.io/v1alpha1
+kind: Integration
+metadata: {name: grafana}
+spec:
+  type: grafana
+  credentials:
+    hmacSecret: {secretKeyRef: {name: grafana-hmac, key: secret}}
+  writeConnectionSecretToRef: {name: grafana-signalcraft}
+""",
+        namespace,
+    )
+    ready = wait_condition(crds, "integration", namespace, "grafana", "Ready", "True")
+    first_hash = ready["status"]["credentialsHash"]
+    assert "first-value" not in json.dumps(ready), "a secret value leaked into the resource"
+    secret = crds.kubectl_json("get", "secret", "grafana-signalcraft", "-n", namespace)
+    assert set(secret["data"]) == {"webhookURL", "webhookToken", "integrationKey"}
+    assert secret["metadata"]["ownerReferences"][0]["name"] == "grafana"
+    token = base64.b64decode(secret["data"]["webhookToken"]).decode()
+    assert token not in json.dumps(ready), "the webhook token leaked into the status"
+    assert ready["status"]["webhookURL"].endswith("/api/v1/webhooks/grafana/<grafana-signalcraft>")
+    stored = remote.get("integrations", f"{namespace}.grafana")
+    assert stored is not None
+    assert "first-value" not in json.dumps(stored)
+    version = stored["version"]
+
+    crds.kubectl(
+        "create",
+        "secret",
+        "generic",
+        "grafana-hmac",
+        "-n",
+        namespace,
+        "--from-literal=secret=second-value",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    )
+    manifest = crds.kubectl(
+        "create",
+        "secret",
+        "generic",
+        "grafana-hmac",
+        "-n",
+        namespace,
+        "--from-literal=secret=second-value",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    ).stdout
+    started = time.monotonic()
+    crds.apply(manifest, namespace)
+
+    def rotated() -> bool:
+        return get(crds, "integration", namespace, "grafana")["status"].get("credentialsHash") not in (None, first_hash)
+
+    wait_until(rotated, timeout=TIMEOUT, what="the rotated Secret to be synced")
+    assert time.monotonic() - started < 15, "rotation must re-sync within seconds, not at the next drift check"
+    stored = remote.get("integrations", f"{namespace}.grafana")
+    assert stored is not None
+    assert stored["version"] > version
+
+
+def test_suspend_stops_api_calls(operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote) -> None:
+    apply_samples(crds, namespace)
+    wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    crds.kubectl(
+        "patch",
+        "alertpolicy",
+        "db-cpu",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"suspend":true,"severity":"info"}}',
+    )
+    suspended = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Synced", "False", "Suspended")
+    assert "suspend" in condition(suspended, "Synced")["message"]
+    stored = remote.get("alert-policies", f"{namespace}.db-cpu")
+    assert stored is not None
+    assert stored["spec"]["severity"] == "critical"
+
+
+def test_no_op_drift_pass_writes_nothing(
+    operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote
+) -> None:
+    apply_samples(crds, namespace)
+    wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    wait_condition(crds, "escalationpolicy", namespace, "db-oncall", "Ready", "True")
+
+    def snapshot() -> dict[str, Any]:
+        return {
+            kind: (
+                get(crds, kind, namespace, name)["metadata"]["resourceVersion"],
+                remote.get(collection, f"{namespace}.{name}"),
+            )
+            for kind, collection, name in (
+                ("alertpolicy", "alert-policies", "db-cpu"),
+                ("escalationpolicy", "escalation-policies", "db-oncall"),
+            )
+        }
+
+    # Every resource has its own drift timer: two passes over all of them cover these two at least once each.
+    before = snapshot()
+    everything = len(crds.kubectl_json("get", "signalcraft", "-A")["items"])
+    drift_passes = operator.counter("signalcraft_operator_reconciles", mode="drift")
+    wrote_before = operator.counter("signalcraft_operator_reconciles", mode="drift", result="wrote")
+    writes = operator.counter("signalcraft_operator_api_calls", operation="update") + operator.counter(
+        "signalcraft_operator_api_calls", operation="create"
+    )
+    wait_until(
+        lambda: operator.counter("signalcraft_operator_reconciles", mode="drift") >= drift_passes + 2 * everything,
+        timeout=4 * DRIFT_INTERVAL + TIMEOUT,
+        what="two drift passes",
+    )
+    assert snapshot() == before, "a drift pass over in-sync objects wrote to Kubernetes or SignalCraft"
+    assert operator.counter("signalcraft_operator_reconciles", mode="drift", result="wrote") == wrote_before
+    after_writes = operator.counter("signalcraft_operator_api_calls", operation="update") + operator.counter(
+        "signalcraft_operator_api_calls", operation="create"
+    )
+    assert after_writes == writes
