@@ -45,6 +45,12 @@ class Remote:
     def __init__(self, api: ApiServer) -> None:
         self.http = httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {api.admin_key}"}, timeout=10)
 
+    def __enter__(self) -> Remote:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.close()
+
     def get(self, collection: str, name: str) -> dict[str, Any] | None:
         response = self.http.get(f"/v1/{collection}/{name}")
         if response.status_code == 404:

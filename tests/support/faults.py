@@ -1,0 +1,88 @@
+"""A real HTTP reverse proxy in front of the API server that can answer 429 with Retry-After, and records arrivals.
+
+Faults are injected the way they happen in production — an HTTP server answering 429 — never by patching our code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from tests.support.processes import free_port, wait_until
+
+
+@dataclass
+class Arrival:
+    at: float
+    method: str
+    path: str
+    status: int
+
+
+@dataclass
+class ThrottlingProxy:
+    upstream: str
+    port: int = field(default_factory=free_port)
+    retry_after: int = 0
+    throttle_remaining: int = 0
+    arrivals: list[Arrival] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def throttle(self, times: int, retry_after: int) -> None:
+        """Answer the next `times` requests with 429 and `Retry-After: retry_after`."""
+        self.retry_after = retry_after
+        self.throttle_remaining = times
+
+    async def _forward(self, request: Request) -> Response:
+        path = request.url.path
+        if self.throttle_remaining > 0:
+            self.throttle_remaining -= 1
+            self.arrivals.append(Arrival(time.monotonic(), request.method, path, 429))
+            return JSONResponse(
+                {"type": "about:blank", "title": "Too Many Requests", "status": 429, "code": "rate-limited"},
+                status_code=429,
+                headers={"Retry-After": str(self.retry_after)},
+                media_type="application/problem+json",
+            )
+        async with httpx.AsyncClient(base_url=self.upstream, timeout=30) as client:
+            upstream = await client.request(
+                request.method,
+                path,
+                params=request.query_params,
+                content=await request.body(),
+                headers={k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}},
+            )
+        self.arrivals.append(Arrival(time.monotonic(), request.method, path, upstream.status_code))
+        excluded = {"content-length", "transfer-encoding", "connection", "content-encoding"}
+        headers = {k: v for k, v in upstream.headers.items() if k.lower() not in excluded}
+        return Response(upstream.content, status_code=upstream.status_code, headers=headers)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "PUT", "POST", "DELETE"])])
+
+
+@contextmanager
+def throttling_proxy(upstream: str) -> Iterator[ThrottlingProxy]:
+    proxy = ThrottlingProxy(upstream)
+    server = uvicorn.Server(uvicorn.Config(proxy.app(), host="127.0.0.1", port=proxy.port, log_level="warning"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10, what="the throttling proxy")
+    try:
+        yield proxy
+    finally:
+        server.should_exit = True
+        thread.join(10)
