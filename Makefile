@@ -38,6 +38,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	PYTHONPATH=operator $(BIN)/lint-imports
 
 test: lint tools
 	$(BIN)/pytest $(PYTEST_ARGS)
