@@ -59,9 +59,9 @@ crds: setup
 	$(BIN)/signalcraft crds --write crds/
 
 bench: tools
-	$(BIN)/python bench/api.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/operator.py
+	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.operator
 
 clean-cluster: setup
 	$(BIN)/signalcraft dev-cluster down

@@ -6,7 +6,6 @@ has the effect of once; a group is resolved when all of its alerts are, and firi
 
 from __future__ import annotations
 
-import base64
 import json
 import operator
 import secrets
@@ -23,6 +22,7 @@ from signalcraft.server.auth import new_id, now_text
 from signalcraft.server.context import principal_for, require_principal, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
+from signalcraft.server.resources import decode_cursor, encode_cursor
 from signalcraft.server.storage import Database, dumps
 
 MAX_EVENT_BYTES = 512 * 1024
@@ -244,14 +244,11 @@ async def list_alert_groups(
         where.append("integration = ?")
         args.append(integration)
     if cursor:
-        try:
-            args.append(base64.urlsafe_b64decode(cursor.encode()).decode())
-        except (ValueError, UnicodeDecodeError):
-            raise Problem(400, "invalid-cursor", "the cursor is not one this server issued") from None
+        args.append(decode_cursor(cursor))
         where.append("id > ?")
     sql = f"SELECT * FROM alert_groups WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608
     rows = await state_of(request).db.fetch_all(sql, (*args, limit + 1))
-    next_cursor = base64.urlsafe_b64encode(rows[limit - 1]["id"].encode()).decode() if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
     return AlertGroupPage(items=[_group_out(row) for row in rows[:limit]], next_cursor=next_cursor)
 
 

@@ -58,6 +58,22 @@ def _collection(collection: str) -> str:
     return collection
 
 
+def encode_cursor(after: str) -> str:
+    """An opaque cursor: the last key of the page, versioned so a foreign string is recognised as such."""
+    return base64.urlsafe_b64encode(json.dumps({"v": 1, "after": after}).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        after = decoded["after"] if decoded.get("v") == 1 else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        after = None
+    if not isinstance(after, str):
+        raise Problem(400, "invalid-cursor", "the cursor is not one this server issued")
+    return after
+
+
 def _etag(version: int) -> str:
     return f'"{version}"'
 
@@ -356,12 +372,8 @@ async def list_resources(
     principal_for(request).require(scope_name(collection), "read")
     where, args = ["collection = ?"], [collection]
     if cursor:
-        try:
-            after = base64.urlsafe_b64decode(cursor.encode()).decode()
-        except (ValueError, UnicodeDecodeError):
-            raise Problem(400, "invalid-cursor", "the cursor is not one this server issued") from None
         where.append("name > ?")
-        args.append(after)
+        args.append(decode_cursor(cursor))
     if name:
         where.append("name = ?")
         args.append(name)
@@ -384,7 +396,7 @@ async def list_resources(
     sql = f"SELECT * FROM resources WHERE {' AND '.join(where)} ORDER BY name LIMIT ?"  # noqa: S608
     rows = await state_of(request).db.fetch_all(sql, (*args, limit + 1))
     items = [ResourceOut.model_validate(serialize(row)) for row in rows[:limit]]
-    next_cursor = base64.urlsafe_b64encode(rows[limit - 1]["name"].encode()).decode() if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1]["name"]) if len(rows) > limit else None
     return ResourcePage(items=items, next_cursor=next_cursor)
 
 

@@ -1,0 +1,121 @@
+"""Service accounts and API keys over HTTP: 401 that never says why, 403 per scope, keys shown once, rate limits."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import httpx
+from tests.contract.test_api_resources import ESCALATION, problem, unique
+from tests.support.api_server import ApiServer, running_api_server
+from tests.support.processes import wait_until
+
+
+def test_missing_wrong_and_revoked_keys_get_the_same_401(api: ApiServer, admin: httpx.Client) -> None:
+    account = unique("sa")
+    key = api.create_key(account, ["escalation_policies:read"])
+    key_id = admin.get(f"/v1/service-accounts/{account}/api-keys").json()[0]["id"]
+    wrong = key[:-4] + "AAAA"
+    bodies = []
+    for header in (
+        {},
+        {"Authorization": "Bearer nonsense"},
+        {"Authorization": f"Bearer {wrong}"},
+        {"Authorization": "Basic x"},
+    ):
+        response = httpx.get(f"{api.url}/v1/escalation-policies", headers=header)
+        bodies.append(problem(response, 401, "unauthenticated"))
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    with api.client(key) as client:
+        assert client.get("/v1/escalation-policies").status_code == 200
+        assert admin.post(f"/v1/api-keys/{key_id}:revoke").json()["revoked_at"]
+        bodies.append(problem(client.get("/v1/escalation-policies"), 401, "unauthenticated"))
+    assert all(body == bodies[0] for body in bodies), "401 bodies must not reveal why a key was refused"
+
+
+def test_expired_key_is_refused(api: ApiServer) -> None:
+    expired = api.create_key(unique("sa"), ["escalation_policies:read"], expires_at="2020-01-01T00:00:00Z")
+    future = api.create_key(unique("sa"), ["escalation_policies:read"], expires_at="2999-01-01T00:00:00Z")
+    with api.client(expired) as client:
+        problem(client.get("/v1/escalation-policies"), 401, "unauthenticated")
+    with api.client(future) as client:
+        assert client.get("/v1/escalation-policies").status_code == 200
+
+
+def test_scopes_are_enforced_per_resource_and_level(api: ApiServer) -> None:
+    reader = api.create_key(unique("sa"), ["escalation_policies:read"])
+    writer = api.create_key(unique("sa"), ["escalation_policies:write"])
+    manager = api.create_key(unique("sa"), ["escalation_policies:manage"])
+    body = {"spec": ESCALATION, "manager": {"identity": "k8s://scopes/x"}}
+    with api.client(reader) as client:
+        problem(
+            client.put(f"/v1/escalation-policies/{unique('e')}", json={"spec": ESCALATION}), 403, "insufficient-scope"
+        )
+        problem(client.get("/v1/alert-policies"), 403, "insufficient-scope")
+    with api.client(writer) as client:
+        assert client.put(f"/v1/escalation-policies/{unique('e')}", json={"spec": ESCALATION}).status_code == 201
+        denied = problem(client.put(f"/v1/escalation-policies/{unique('e')}", json=body), 403, "insufficient-scope")
+        assert "escalation_policies:manage" in denied["detail"]
+    with api.client(manager) as client:
+        assert client.put(f"/v1/escalation-policies/{unique('e')}", json=body).status_code == 201
+        problem(client.post("/v1/service-accounts", json={"name": unique("sa")}), 403, "insufficient-scope")
+
+
+def test_keys_are_shown_once_and_stored_hashed(api: ApiServer, admin: httpx.Client) -> None:
+    account = unique("sa")
+    admin.post("/v1/service-accounts", json={"name": account})
+    created = admin.post(f"/v1/service-accounts/{account}/api-keys", json={"scopes": ["teams:read"], "name": "ci"})
+    assert created.status_code == 201
+    assert created.headers["cache-control"] == "no-store"
+    key = created.json()["key"]
+    assert key.startswith("sc_")
+    listed = admin.get(f"/v1/service-accounts/{account}/api-keys")
+    assert key not in listed.text
+    assert "hash" not in listed.text
+    with sqlite3.connect(api.db_path) as db:
+        stored = [row[0] for row in db.execute("SELECT hash FROM api_keys")]
+    assert key not in stored, "keys are stored hashed"
+    assert all(value not in listed.text for value in stored), "no key hash in any response"
+    problem(
+        admin.post(f"/v1/service-accounts/{account}/api-keys", json={"scopes": ["teams:fly"]}), 422, "validation-failed"
+    )
+    problem(
+        admin.post(f"/v1/service-accounts/{unique('nobody')}/api-keys", json={"scopes": ["teams:read"]}),
+        404,
+        "not-found",
+    )
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    with running_api_server(tmp_path / "limited", extra_args=["--rate-limit", "1"]) as api, api.client() as client:
+        statuses = []
+        for _ in range(4):
+            response = client.get("/v1/teams")
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                assert response.headers["ratelimit-policy"]
+                assert response.headers["ratelimit"]
+        assert 429 in statuses
+        limited = client.get("/v1/teams")
+        body = problem(limited, 429, "rate-limited")
+        assert int(limited.headers["retry-after"]) >= 1
+        assert "retry after" in body["detail"]
+        # A 429 is never stored under an Idempotency-Key: the retry runs for real.
+        key = str(uuid.uuid4())
+        refused = client.post("/v1/service-accounts", json={"name": "late"}, headers={"Idempotency-Key": key})
+        assert refused.status_code == 429
+
+        def retried() -> httpx.Response | None:
+            again = client.post("/v1/service-accounts", json={"name": "late"}, headers={"Idempotency-Key": key})
+            return again if again.status_code != 429 else None
+
+        accepted = wait_until(retried, timeout=10, interval=0.5, what="the rate limit to let a request through")
+        assert isinstance(accepted, httpx.Response)
+        assert accepted.status_code == 201
+        assert "idempotent-replayed" not in accepted.headers
+
+
+def test_bootstrap_prints_a_working_admin_key(tmp_path: Path) -> None:
+    with running_api_server(tmp_path / "fresh") as api, api.client() as client:
+        assert client.get("/v1/service-accounts").json()[0]["name"] == "admin"
