@@ -78,9 +78,7 @@ async def bare_script(
                         "conditions": [{"type": "Ready", "status": "True", "reason": "Synced", "message": ""}],
                     }
                 }
-                await kube.patch(
-                    AlertPolicy, name, status, namespace=namespace, subresource="status", patch_type=PatchType.MERGE
-                )
+                await kube.patch(AlertPolicy.Status, name, status, namespace=namespace, patch_type=PatchType.MERGE)
 
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(count)))
