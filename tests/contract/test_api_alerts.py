@@ -178,3 +178,15 @@ def test_alert_events_need_the_events_scope(api: ApiServer) -> None:
             client.post("/v1/alert-events", json={"events": [alert_event("x", "g", "a")]}), 403, "insufficient-scope"
         )
         problem(client.post("/v1/alert-events", json={"events": []}), 422, "validation-failed")
+
+
+def test_unencodable_text_and_huge_numbers_are_client_errors(admin: httpx.Client) -> None:
+    lone = '{"events": [{"source": "x", "group_key": "g", "dedup_key": "d", "status": "firing", "summary": "\\ud800",'
+    lone += ' "occurred_at": "2026-01-01T00:00:00Z"}]}'
+    problem(
+        admin.post("/v1/alert-events", content=lone, headers={"content-type": "application/json"}),
+        400,
+        "invalid-unicode",
+    )
+    huge = alert_event(unique("am"), "g", "d") | {"truncated_alerts": 10**21}
+    problem(admin.post("/v1/alert-events", json={"events": [huge]}), 422, "validation-failed")

@@ -69,7 +69,10 @@ class AlertEvent(BaseModel):
     images: list[Image] = Field(default_factory=list, max_length=50)
     occurred_at: datetime
     truncated_alerts: int = Field(
-        default=0, ge=0, description="Alerts the sender left out of this payload; never auto-resolve missing ones."
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Alerts the sender left out of this payload; never auto-resolve missing ones.",
     )
     raw: dict[str, Any] | str | None = Field(
         default=None, description=f"The payload as received, for audit; an excerpt when above {MAX_RAW_BYTES} bytes."

@@ -442,11 +442,41 @@ async def _events_api(request: Request) -> Response:
     return JSONResponse({"status": "success", "message": "Event processed", "dedup_key": dedup_key}, status_code=202)
 
 
+class EventAccepted(BaseModel):
+    status: Literal["success"]
+    message: str
+    dedup_key: str
+
+
+class EventRefused(BaseModel):
+    status: Literal["invalid event"]
+    message: str
+    errors: list[str]
+
+
+_EVENTS_API_DOCS: dict[str, Any] = {
+    "status_code": 202,
+    "response_model": EventAccepted,
+    "responses": {400: {"model": EventRefused}, 413: {"model": EventRefused}},
+    "openapi_extra": {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": PagerDutyEvent.model_json_schema(ref_template="#/$defs/{model}")}
+            },
+        },
+        "security": [],
+    },
+}
 public_router.add_api_route(
-    "/v1/events", _events_api, methods=["POST"], status_code=202, summary="Events API (PagerDuty Events v2 compatible)"
+    "/v1/events",
+    _events_api,
+    methods=["POST"],
+    summary="Events API (PagerDuty Events v2 compatible)",
+    **_EVENTS_API_DOCS,
 )
 public_router.add_api_route(
-    "/v2/enqueue", _events_api, methods=["POST"], status_code=202, summary="PagerDuty Events v2 path, same handler"
+    "/v2/enqueue", _events_api, methods=["POST"], summary="PagerDuty Events v2 path, same handler", **_EVENTS_API_DOCS
 )
 
 __all__ = ["ingest", "public_router", "require_principal", "router", "set_group_status"]

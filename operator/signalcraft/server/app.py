@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalcraft.server import accounts, alerts, resources
 from signalcraft.server.context import AppState, require_principal
-from signalcraft.server.problems import Problem, handle_http, handle_problem, handle_unexpected, handle_validation
+from signalcraft.server.problems import (
+    Problem,
+    ProblemDetails,
+    handle_http,
+    handle_problem,
+    handle_unexpected,
+    handle_validation,
+    problem_response,
+    problem_responses,
+)
 from signalcraft.server.ratelimit import RateLimiter
 from signalcraft.server.storage import Database
 
 API_VERSION = "1.0.0"
+
+
+def has_lone_surrogate(body: bytes) -> bool:
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return False  # not JSON at all: the route's own validation answers that
+    pending: list[Any] = [decoded]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def create_app(
@@ -46,6 +79,19 @@ def create_app(
     app.add_exception_handler(Exception, handle_unexpected)
 
     @app.middleware("http")
+    async def refuse_unencodable_text(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """JSON may carry lone UTF-16 surrogates ("\\ud800"); no UTF-8 store can keep them, so refuse them up front."""
+        if request.method in {"POST", "PUT", "PATCH"} and "json" in request.headers.get("content-type", ""):
+            body = await request.body()
+            if b"\\u" in body and has_lone_surrogate(body):
+                return problem_response(
+                    Problem(400, "invalid-unicode", "the JSON body contains a lone UTF-16 surrogate, which is not text")
+                )
+        return await call_next(request)
+
+    @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         incoming = request.headers.get("x-request-id", "")
         identifier = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
@@ -60,8 +106,24 @@ def create_app(
         return {"status": "ok"}
 
     authenticated = [Depends(require_principal)]
-    app.include_router(accounts.router, dependencies=authenticated)
-    app.include_router(alerts.router, dependencies=authenticated)
-    app.include_router(resources.router, dependencies=authenticated)
+    documented = problem_responses(400, 401, 403, 404, 409, 412, 422, 429)
+    for router in (accounts.router, alerts.router, resources.router):
+        app.include_router(router, dependencies=authenticated, responses=documented)
     app.include_router(alerts.public_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["ProblemDetails"] = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(
+                ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {})
+            )
+            schemas["ProblemDetails"].pop("$defs", None)
+            document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+            document["security"] = [{"bearer": []}]
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

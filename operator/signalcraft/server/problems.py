@@ -8,10 +8,48 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE = "https://signalcraft.io/problems/"
 MEDIA_TYPE = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    pointer: str
+    detail: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details; `code` is stable and machine-readable, extra members depend on the code."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldProblem] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the problem+json answers a route can give."""
+    reasons = {
+        400: "Malformed request",
+        401: "Missing, wrong, expired or revoked API key",
+        403: "The API key lacks a scope",
+        404: "No such object",
+        409: "Conflict (ownership, in use, idempotency key in flight, already exists)",
+        412: "A precondition (If-Match / If-None-Match) failed",
+        413: "Request body too large",
+        422: "The request does not validate",
+        429: "Rate limited; see Retry-After",
+    }
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    return {
+        status: {"description": reasons[status], "content": {MEDIA_TYPE: {"schema": schema}}} for status in statuses
+    }
 
 
 class Problem(Exception):
