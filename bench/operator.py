@@ -143,7 +143,6 @@ async def main(count: int, concurrency: int, drift_interval: float) -> None:
             workdir / "operator",
             namespaces=["bench-operator"],
             drift_interval=drift_interval,
-            worker_limit=concurrency,
         ) as operator:
             op = await operator_run(kube, "bench-operator", count, concurrency)
             rss = _rss_mib(operator.program.process.pid)  # type: ignore[union-attr]
@@ -183,7 +182,9 @@ async def main(count: int, concurrency: int, drift_interval: float) -> None:
         ("(c) operator RSS", f"{rss:.0f} MiB after create, {rss_after:.0f} MiB after drift", f"{count} objects"),
     ]
     width = max(len(row[0]) for row in rows)
-    print(f"\noperator benchmark: {count} AlertPolicies, concurrency {concurrency}, loopback, 2 cores")
+    print(
+        f"\noperator benchmark: {count} AlertPolicies, creation concurrency {concurrency}, operator defaults, loopback"
+    )
     for label, value, note in rows:
         print(f"  {label:<{width}}  {value:<40} {note}")
 

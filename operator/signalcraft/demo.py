@@ -143,6 +143,8 @@ def demo(ctx: click.Context) -> None:
                 url,
                 "--api-key-file",
                 str(key_file),
+                "--namespace",
+                NAMESPACE,
                 "--health-port",
                 "0",
                 "--metrics-port",

@@ -168,10 +168,12 @@ def test_missing_reference_resolves_when_it_appears(operator: OperatorProcess, c
     assert condition(waiting, "Ready")["status"] == "False"
     assert "EscalationPolicy 'db-oncall'" in wait_event(crds, namespace, "db-cpu", "ReferenceNotFound")
     reconciles_before = operator.counter("signalcraft_operator_reconciles", kind="AlertPolicy")
+    nudges_before = operator.counter("signalcraft_operator_kubernetes_writes", what="resync")
     crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "escalationpolicy.yaml"))
     wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
     # Resolved by the EscalationPolicy's own event, not by a polling loop: only a couple of passes happened.
     assert operator.counter("signalcraft_operator_reconciles", kind="AlertPolicy") - reconciles_before <= 3
+    assert operator.counter("signalcraft_operator_kubernetes_writes", what="resync") > nudges_before
 
 
 def test_cross_namespace_reference_is_refused(crds: Cluster, namespace: str) -> None:

@@ -6,6 +6,7 @@ SignalCraft object. Faults are real: a stopped process, kill -9, an HTTP server 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,14 +80,25 @@ def test_sigkill_during_creation_leaves_no_duplicates(
     count = 200
     manifest = "".join(f"---{policy(f'p{index:03d}')}" for index in range(count))
     operator = start_operator(crds, api.url, api.admin_key, tmp_path / "op", namespaces=[namespace])
-    crds.apply(manifest, namespace)
+    # Apply in the background so the kill lands while objects are still being created and synced.
+    applying = subprocess.Popen(
+        [str(crds.kubectl_path), "apply", "-n", namespace, "-f", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env=crds.env,
+        text=True,
+    )
+    assert applying.stdin is not None
+    applying.stdin.write(manifest)
+    applying.stdin.close()
 
     def some_ready() -> bool:
         listed = crds.kubectl_json("get", "alertpolicies", "-n", namespace)["items"]
-        return sum(1 for item in listed if condition(item, "Ready").get("status") == "True") >= 20
+        return sum(1 for item in listed if condition(item, "Ready").get("status") == "True") >= 5
 
-    wait_until(some_ready, timeout=120, what="the first objects to be Ready")
+    wait_until(some_ready, timeout=120, interval=0.05, what="the first objects to be Ready")
     operator.program.kill()
+    assert applying.wait(120) == 0
     listed = crds.kubectl_json("get", "alertpolicies", "-n", namespace)["items"]
     assert sum(1 for item in listed if condition(item, "Ready").get("status") == "True") < count, (
         "everything finished before the kill; the test proves nothing"

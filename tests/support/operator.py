@@ -48,7 +48,7 @@ def start_operator(
     cluster_id: str | None = None,
     namespaces: Sequence[str] = (),
     drift_interval: float = 300.0,
-    worker_limit: int = 20,
+    worker_limit: int = 50,
     name: str = "operator",
 ) -> OperatorProcess:
     workdir.mkdir(parents=True, exist_ok=True)

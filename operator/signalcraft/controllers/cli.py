@@ -36,7 +36,7 @@ class OperatorConfig(BaseModel):
     api_key: SecretStr
     cluster_id: str | None = None
     namespaces: tuple[str, ...] = ()
-    worker_limit: int = Field(default=20, ge=1, le=1000)
+    worker_limit: int = Field(default=50, ge=1, le=1000)
     drift_interval: float = Field(default=300.0, ge=5.0)
     health_port: int = Field(default=8080, ge=0, le=65535)
     metrics_port: int = Field(default=8081, ge=0, le=65535)
@@ -60,6 +60,8 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP, v1=False)
     settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.handledConfiguration")
     settings.queueing.worker_limit = config.worker_limit
+    # A worker that lingers for the object's next event holds its slot: keep that short so slots turn over.
+    settings.queueing.idle_timeout = 0.2
     settings.posting.reporting_component = "signalcraft-operator"
     settings.posting.reporting_instance = config.reporting_instance
     settings.posting.loggers = False
@@ -137,7 +139,7 @@ def _age_seconds(timestamp: str) -> float:
 )
 @click.option("--cluster-id", envvar="SIGNALCRAFT_CLUSTER_ID", default=None, help="Default: kube-system's UID.")
 @click.option("--namespace", "namespaces", multiple=True, envvar="SIGNALCRAFT_NAMESPACES", help="Watch only these.")
-@click.option("--worker-limit", type=int, default=20, show_default=True, help="Objects reconciled concurrently.")
+@click.option("--worker-limit", type=int, default=50, show_default=True, help="Objects reconciled concurrently.")
 @click.option("--drift-interval", type=float, default=300.0, show_default=True, help="Seconds between drift checks.")
 @click.option("--health-port", type=int, default=8080, show_default=True, help="Liveness endpoint port (0: off).")
 @click.option("--metrics-port", type=int, default=8081, show_default=True, help="Prometheus metrics port (0: off).")
@@ -158,6 +160,10 @@ def operator(  # noqa: PLR0917 - click passes every option positionally by name
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    if not verbose:
+        # Per-object success lines (every handler, every HTTP call) drown what matters and cost CPU at scale.
+        for noisy in ("kopf.objects", "httpx", "httpx2", "httpcore", "aiohttp.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     key = api_key_file.read_text().strip() if api_key_file is not None else api_key
     if not key:
         raise click.UsageError("an API key is needed: --api-key-file (or SIGNALCRAFT_API_KEY_FILE) or --api-key")

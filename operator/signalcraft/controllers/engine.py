@@ -6,8 +6,10 @@ one status patch → Events only on transitions. A pass that finds everything in
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +37,7 @@ SKIP_CLEANUP_ANNOTATION = "signalcraft.io/skip-remote-cleanup"
 """Escape hatch: when "true", deleting the resource removes the finalizer without calling SignalCraft."""
 
 MAX_BACKOFF = 300.0
+LIST_PAGE_SIZE = 500
 _T = TypeVar("_T")
 
 
@@ -129,23 +132,27 @@ def remote_name_of(spec: ManagedSpec, obj: KubeObject) -> str:
 
 
 class RemoteSnapshot:
-    """A bulk listing of one collection, shared by every drift check until it is older than `max_age` seconds."""
+    """A bulk listing of one collection, shared by every drift check until it is older than `max_age` seconds.
 
-    def __init__(self, api: SignalCraftClient, max_age: float, identity_prefix: str) -> None:
-        self._api = api
+    Timers of many objects fire together; one listing per collection is fetched at a time (single flight) and the
+    others wait for it instead of each listing everything again.
+    """
+
+    def __init__(self, fetch: Callable[[str], Awaitable[dict[str, Resource]]], max_age: float) -> None:
+        self._fetch = fetch
         self._max_age = max_age
-        self._identity_prefix = identity_prefix
         self._listings: dict[str, tuple[float, dict[str, Resource]]] = {}
-        self._refreshing: dict[str, Awaitable[dict[str, Resource]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def lookup(self, collection: str, name: str) -> Resource | None:
         """The listed object, or None when this listing does not have it (the caller then GETs it)."""
-        fetched = self._listings.get(collection)
-        if fetched is None or time.monotonic() - fetched[0] > self._max_age:
-            listing = await self._refresh(collection)
-        else:
-            listing = fetched[1]
-        return listing.get(name)
+        async with self._locks.setdefault(collection, asyncio.Lock()):
+            fetched = self._listings.get(collection)
+            if fetched is None or time.monotonic() - fetched[0] > self._max_age:
+                started = time.monotonic()
+                fetched = (started, await self._fetch(collection))
+                self._listings[collection] = fetched
+        return fetched[1].get(name)
 
     def remember(self, collection: str, resource: Resource) -> None:
         fetched = self._listings.get(collection)
@@ -156,15 +163,6 @@ class RemoteSnapshot:
         fetched = self._listings.get(collection)
         if fetched is not None:
             fetched[1].pop(name, None)
-
-    async def _refresh(self, collection: str) -> dict[str, Resource]:
-        started = time.monotonic()
-        listing = {
-            resource.name: resource
-            async for resource in self._api.list(collection, manager_identity=f"{self._identity_prefix}*")
-        }
-        self._listings[collection] = (started, listing)
-        return listing
 
 
 class Reconciler:
@@ -181,11 +179,24 @@ class Reconciler:
         self.kube = kube
         self.cluster_id = cluster_id
         self.metrics = metrics
-        self.snapshot = RemoteSnapshot(api, drift_listing_max_age, self.identity_prefix)
+        self.snapshot = RemoteSnapshot(self._list_managed, drift_listing_max_age)
 
     @property
     def identity_prefix(self) -> str:
         return f"k8s://{self.cluster_id}/"
+
+    async def _list_managed(self, collection: str) -> dict[str, Resource]:
+        """Every object of the collection this cluster manages, by name (one paginated listing)."""
+
+        async def listing() -> dict[str, Resource]:
+            pages = self.api.list(collection, manager_identity=f"{self.identity_prefix}*", page_size=LIST_PAGE_SIZE)
+            return {resource.name: resource async for resource in pages}
+
+        started = time.perf_counter()
+        found = await listing()
+        self.metrics.api_calls.labels(collection, "list", "ok").inc(max(1, math.ceil(len(found) / LIST_PAGE_SIZE)))
+        self.metrics.api_latency.labels("list").observe(time.perf_counter() - started)
+        return found
 
     def identity(self, kind: ManagedKind, obj: KubeObject) -> str:
         return f"{self.identity_prefix}{obj.namespace}/{kind.kind}/{obj.name}"

@@ -16,8 +16,11 @@ from signalcraft.controllers.common import GROUP, VERSION
 from signalcraft.controllers.kind import ManagedKind
 
 FIELD_MANAGER = "signalcraft-operator"
-RESYNC_ANNOTATION = f"{GROUP}/resync"
-"""Written by the operator on a resource whose dependency changed (a Secret rotated, a reference became Ready)."""
+RESYNC_ANNOTATION = f"sync.{GROUP}/requested-by"
+"""Written by the operator on a resource whose dependency changed (a Secret rotated, a reference became Ready).
+
+Not under `signalcraft.io/`: kopf keeps its own state there and leaves that prefix out of what counts as a change.
+"""
 
 
 class KubeError(Exception):
