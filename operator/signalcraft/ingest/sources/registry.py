@@ -1,0 +1,39 @@
+"""Source strategies by name (the integration types that receive traffic)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from signalcraft.ingest.sources.alertmanager import AlertmanagerSource
+from signalcraft.ingest.sources.azure import AzureMonitorSource
+from signalcraft.ingest.sources.base import SourceStrategy
+from signalcraft.ingest.sources.cloudwatch import CloudwatchSource, SnsSettings
+from signalcraft.ingest.sources.gcp import GcpMonitoringSource
+from signalcraft.ingest.sources.generic import GenericWebhookSource
+from signalcraft.ingest.sources.grafana import GrafanaSource
+
+SOURCE_NAMES = ("alertmanager", "grafana", "aws-cloudwatch", "azure-monitor", "gcp-monitoring", "generic-webhook")
+
+
+class UnknownSourceError(LookupError):
+    pass
+
+
+def get_strategy(
+    name: str, settings: Mapping[str, Any] | None = None, *, sns: SnsSettings | None = None
+) -> SourceStrategy:
+    """The strategy for `name`, configured with the integration's settings (generic-webhook's field mapping)."""
+    if name == "alertmanager":
+        return AlertmanagerSource()
+    if name == "grafana":
+        return GrafanaSource()
+    if name == "aws-cloudwatch":
+        return CloudwatchSource(sns)
+    if name == "azure-monitor":
+        return AzureMonitorSource()
+    if name == "gcp-monitoring":
+        return GcpMonitoringSource()
+    if name == "generic-webhook":
+        return GenericWebhookSource(settings)
+    raise UnknownSourceError(f"no source strategy named {name!r}; known: {', '.join(SOURCE_NAMES)}")
