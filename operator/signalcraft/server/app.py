@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from signalcraft.server import accounts, alerts, resources
+from signalcraft.ingest.sources.cloudwatch import SnsSettings
+from signalcraft.server import accounts, alerts, resources, webhooks
 from signalcraft.server.context import AppState, require_principal
 from signalcraft.server.problems import (
     Problem,
@@ -54,7 +55,12 @@ def has_lone_surrogate(body: bytes) -> bool:
 
 
 def create_app(
-    database: Path, *, public_url: str | None = None, rate_per_second: float = 200.0, burst: float = 400.0
+    database: Path,
+    *,
+    public_url: str | None = None,
+    rate_per_second: float = 200.0,
+    burst: float = 400.0,
+    sns: SnsSettings | None = None,
 ) -> FastAPI:
     db = Database(database)
 
@@ -72,7 +78,9 @@ def create_app(
         lifespan=lifespan,
         description="SignalCraft API v1: service accounts, idempotent CRUD of configuration, alert ingestion.",
     )
-    app.state.signalcraft = AppState(db=db, public_url=public_url, rate_limiter=RateLimiter(rate_per_second, burst))
+    app.state.signalcraft = AppState(
+        db=db, public_url=public_url, rate_limiter=RateLimiter(rate_per_second, burst), sns=sns or SnsSettings()
+    )
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
@@ -110,6 +118,7 @@ def create_app(
     for router in (accounts.router, alerts.router, resources.router):
         app.include_router(router, dependencies=authenticated, responses=documented)
     app.include_router(alerts.public_router)
+    app.include_router(webhooks.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

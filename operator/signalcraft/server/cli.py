@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from signalcraft.ingest.sources.cloudwatch import AWS_SNS_HOST, SnsSettings
 from signalcraft.server.app import create_app
 from signalcraft.server.auth import create_service_account, issue_key
 from signalcraft.server.storage import Database
@@ -30,14 +31,29 @@ db_option = click.option(
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--public-url", envvar="SIGNALCRAFT_PUBLIC_URL", default=None, help="Base URL put in webhook URLs.")
 @click.option("--rate-limit", type=float, default=200.0, show_default=True, help="Requests/s per service account.")
+@click.option(
+    "--sns-cert-host-pattern",
+    default=AWS_SNS_HOST,
+    show_default=True,
+    help="Regular expression an SNS SigningCertURL host must match.",
+)
+@click.option("--sns-ca-bundle", default=None, help="CA file for SNS certificate and SubscribeURL fetches.")
 @click.pass_context
 def api(  # noqa: PLR0917 - click passes every option
-    ctx: click.Context, database: Path, host: str, port: int, public_url: str | None, rate_limit: float
+    ctx: click.Context,
+    database: Path,
+    host: str,
+    port: int,
+    public_url: str | None,
+    rate_limit: float,
+    sns_cert_host_pattern: str,
+    sns_ca_bundle: str | None,
 ) -> None:
     """Run the SignalCraft API v1 server (the default) or one of the subcommands."""
     if ctx.invoked_subcommand is not None:
         return
-    app = create_app(database, public_url=public_url, rate_per_second=rate_limit, burst=2 * rate_limit)
+    sns = SnsSettings(cert_host_pattern=sns_cert_host_pattern, ca_bundle=sns_ca_bundle)
+    app = create_app(database, public_url=public_url, rate_per_second=rate_limit, burst=2 * rate_limit, sns=sns)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.server.auth import Principal, authenticate
 from signalcraft.server.ratelimit import RateLimiter
 from signalcraft.server.storage import Database
@@ -16,6 +18,13 @@ class AppState:
     db: Database
     public_url: str | None = None
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    sns: SnsSettings = field(default_factory=SnsSettings)
+    webhook_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
+    """Webhook requests handled at once; beyond that senders get 503 + Retry-After and retry."""
+
+    @property
+    def sns_ca_bundle(self) -> str | None:
+        return self.sns.ca_bundle
 
 
 def state_of(request: Request) -> AppState:

@@ -1,0 +1,118 @@
+"""Monitoring tools' webhooks: `/api/v1/webhooks/<source>[/<token>]` and `/api/webhooks/<source>?token=`.
+
+Each request is bound to one Integration of that type by its webhook token (compared in constant time), checked by the
+source's own rules (HMAC, SNS signature, Basic/Bearer), parsed by the shared strategy and fed into the same grouping
+path as the Events API. A payload that does not parse is refused with its reason and nothing is stored. Overload
+answers 503 with Retry-After, never 429: Alertmanager retries only 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from signalcraft.ingest.errors import IngestError
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.sources.cloudwatch import CloudwatchSource
+from signalcraft.ingest.sources.registry import SOURCE_NAMES, UnknownSourceError, get_strategy
+from signalcraft.server.alerts import ingest
+from signalcraft.server.context import state_of
+from signalcraft.server.problems import Problem, problem_responses
+
+MAX_WEBHOOK_BYTES = 1024 * 1024
+log = logging.getLogger("signalcraft.webhooks")
+router = APIRouter(responses=problem_responses(400, 401, 403, 404, 413))
+
+
+async def _integration(request: Request, source: str, token: str) -> tuple[str, dict[str, object], dict[str, str]]:
+    """(name, settings, credentials) of the integration of type `source` whose webhook token is `token`."""
+    rows = await state_of(request).db.fetch_all(
+        "SELECT name, spec, secrets FROM resources "
+        "WHERE collection = 'integrations' AND json_extract(spec, '$.type') = ?",
+        (source,),
+    )
+    found = None
+    for row in rows:
+        stored = json.loads(row["secrets"]).get("webhook_token", "")
+        # Compare against every candidate so the time taken does not depend on which one matched.
+        if hmac.compare_digest(stored.encode(), token.encode()) and found is None:
+            found = row
+    if found is None:
+        raise Problem(401, "unauthenticated", "no integration of this type has this webhook token")
+    spec = json.loads(found["spec"])
+    secrets = json.loads(found["secrets"])
+    settings = spec.get(source.replace("-", "_")) or {}
+    return found["name"], settings, dict(secrets.get("credentials", {}))
+
+
+async def receive(request: Request, source: str, token: str | None = None) -> Response:
+    if source not in SOURCE_NAMES:
+        raise Problem(404, "unknown-source", f"no webhook for {source!r}; known: {', '.join(SOURCE_NAMES)}")
+    state = state_of(request)
+    if state.webhook_slots.locked():
+        raise Problem(503, "overloaded", "too many webhook requests in flight", headers={"Retry-After": "5"})
+    async with state.webhook_slots:
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            raise Problem(413, "payload-too-large", f"webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes")
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        offered = token or request.query_params.get("token") or _bearer(headers)
+        if not offered:
+            raise Problem(401, "unauthenticated", "a webhook token is required (in the URL, ?token= or Bearer)")
+        name, settings, credentials = await _integration(request, source, offered)
+        try:
+            strategy = get_strategy(source, settings, sns=state.sns)
+        except UnknownSourceError as exc:
+            raise Problem(404, "unknown-source", str(exc)) from None
+        inbound = InboundRequest(headers, body, dict(request.query_params))
+        checks = IntegrationCredentials(
+            hmac_secret=credentials.get("hmac_secret"),
+            basic_username=credentials.get("basic_username"),
+            basic_password=credentials.get("basic_password"),
+            options=settings,
+        )
+        try:
+            # SNS verification may fetch a signing certificate: keep that off the event loop.
+            await asyncio.to_thread(strategy.authenticate, inbound, checks)
+            events = strategy.parse(inbound, name)
+        except IngestError as exc:
+            code = {400: "invalid-payload", 401: "unauthenticated", 403: "forbidden", 413: "payload-too-large"}
+            raise Problem(exc.status_code, code.get(exc.status_code, "invalid-payload"), exc.reason) from None
+        if isinstance(strategy, CloudwatchSource) and settings.get("auto_confirm_subscriptions", True):
+            await _confirm_subscription(strategy, inbound, state.sns_ca_bundle)
+        groups = await ingest(state.db, events) if events else []
+    return JSONResponse({"accepted": len(events), "alert_groups": groups}, status_code=202)
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _confirm_subscription(strategy: CloudwatchSource, inbound: InboundRequest, ca_bundle: str | None) -> None:
+    """GET the SubscribeURL of a verified SubscriptionConfirmation (the signature was checked before)."""
+    url = strategy.subscribe_url(inbound)
+    if url is None:
+        return
+    try:
+        async with httpx.AsyncClient(timeout=10, verify=ca_bundle or True) as client:
+            (await client.get(url)).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise Problem(
+            503,
+            "confirmation-failed",
+            f"could not confirm the SNS subscription: {type(exc).__name__}",
+            headers={"Retry-After": "20"},
+        ) from None
+    log.info("confirmed SNS subscription for topic %s", json.loads(inbound.body).get("TopicArn"))
+
+
+router.add_api_route("/api/v1/webhooks/{source}/{token}", receive, methods=["POST"], status_code=202)
+router.add_api_route("/api/v1/webhooks/{source}", receive, methods=["POST"], status_code=202)
+router.add_api_route("/api/webhooks/{source}", receive, methods=["POST"], status_code=202)
