@@ -45,13 +45,15 @@ class Program:
     argv: Sequence[str]
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    executable: str | None = None
+    """A binary to run instead of `python -m signalcraft` (e.g. the Go-built Alertmanager)."""
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Program:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "signalcraft", *self.argv],
+            [self.executable, *self.argv] if self.executable else [sys.executable, "-m", "signalcraft", *self.argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},

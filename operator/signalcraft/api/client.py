@@ -87,6 +87,7 @@ class SignalCraftClient:
         path: str,
         *,
         json: Any = None,
+        content: bytes | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -97,7 +98,9 @@ class SignalCraftClient:
         attempt = 0
         while True:
             try:
-                response = await self._http.request(method, path, json=json, params=params, headers=request_headers)
+                response = await self._http.request(
+                    method, path, json=json, content=content, params=params, headers=request_headers
+                )
             except httpx.TransportError as exc:
                 failure: errors.SignalCraftError = errors.TransportError(
                     f"{method} {path}: {type(exc).__name__}: {exc}"

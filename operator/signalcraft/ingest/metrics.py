@@ -1,0 +1,27 @@
+"""Prometheus metrics of the in-cluster webhook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+@dataclass
+class WebhookMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.received = Counter(
+            "signalcraft_webhook_received", "Requests accepted into the spool", ["source"], registry=r
+        )
+        self.rejected = Counter("signalcraft_webhook_rejected", "Requests refused, by reason", ["reason"], registry=r)
+        self.spool_depth = Gauge("signalcraft_webhook_spool_depth", "Entries waiting for delivery", registry=r)
+        self.oldest_age = Gauge(
+            "signalcraft_webhook_spool_oldest_seconds", "Age of the oldest waiting entry", registry=r
+        )
+        self.delivered = Counter("signalcraft_webhook_delivered", "Entries the API accepted", registry=r)
+        self.delivery_failures = Counter(
+            "signalcraft_webhook_delivery_failures", "Failed delivery attempts, by kind", ["kind"], registry=r
+        )
