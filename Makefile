@@ -57,6 +57,7 @@ demo: tools
 
 crds: setup
 	$(BIN)/signalcraft crds --write crds/
+	$(BIN)/signalcraft crds --write helm/signalcraft-operator/files/crds/
 
 bench: tools
 	$(BIN)/python -m bench.api

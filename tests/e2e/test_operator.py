@@ -381,3 +381,18 @@ def test_no_op_drift_pass_writes_nothing(
         "signalcraft_operator_api_calls", operation="create"
     )
     assert after_writes == writes
+
+
+def test_argocd_health_of_live_objects(operator: OperatorProcess, crds: Cluster, namespace: str) -> None:
+    """The shipped health.lua, evaluated on objects exactly as the operator left them."""
+    from tests.support.argocd import health
+
+    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "alertpolicy.yaml"))
+    waiting = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "ReferencesResolved", "False")
+    assert health(waiting)[0] == "Progressing"
+    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "escalationpolicy.yaml"))
+    ready = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
+    assert health(ready) == ("Healthy", condition(ready, "Ready")["message"])
+    crds.kubectl("patch", "alertpolicy", "db-cpu", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}')
+    suspended = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Synced", "False", "Suspended")
+    assert health(suspended)[0] == "Suspended"

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from signalcraft.devcluster import binaries
 from signalcraft.devcluster.controlplane import ControlPlane
 
@@ -52,6 +54,22 @@ class Cluster:
     ) -> subprocess.CompletedProcess[str]:
         ns = ["-n", namespace] if namespace else []
         return self.kubectl("apply", *ns, "-f", "-", stdin=manifest, check=check)
+
+    def service_account_kubeconfig(self, namespace: str, service_account: str, path: Path) -> Path:
+        """A kubeconfig that authenticates as the ServiceAccount (a bound token from the TokenRequest API)."""
+        token = self.kubectl("create", "token", service_account, "-n", namespace, "--duration=1h").stdout.strip()
+        admin = yaml.safe_load(self.kubeconfig.read_text())
+        cluster = admin["clusters"][0]
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [cluster],
+            "users": [{"name": service_account, "user": {"token": token}}],
+            "contexts": [{"name": "sa", "context": {"cluster": cluster["name"], "user": service_account}}],
+            "current-context": "sa",
+        }
+        path.write_text(yaml.safe_dump(config))
+        return path
 
     def create_namespace(self, prefix: str = "t") -> str:
         name = f"{prefix[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"

@@ -69,6 +69,8 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.watching.server_timeout = 600
     settings.watching.client_timeout = 660
     settings.execution.default_backoff = 10
+    # The kinds are known up front: no CRD or namespace discovery, so RBAC needs no list/watch on either.
+    settings.scanning.disabled = True
 
 
 async def run_operator(config: OperatorConfig) -> None:
@@ -101,7 +103,7 @@ async def run_operator(config: OperatorConfig) -> None:
             ages[kind.kind] = round(now - last, 1)
             if now - last < WATCH_SILENCE_LIMIT:
                 continue
-            newest = await kube.newest_change(kind)
+            newest = await kube.newest_change(kind, config.namespaces)
             if newest and _age_seconds(newest) < now - last:
                 raise kopf.PermanentError(f"the {kind.kind} watch has seen nothing while objects changed")
         return ages

@@ -106,13 +106,14 @@ class KubePort:
     async def list_resources(self, kind: ManagedKind, namespace: str) -> list[dict[str, Any]]:
         return [_as_dict(obj) async for obj in self._client.list(_resource(kind), namespace=namespace)]
 
-    async def newest_change(self, kind: ManagedKind) -> str:
-        """RFC 3339 time of the latest write to any object of the kind, cluster-wide ("" when there is none)."""
+    async def newest_change(self, kind: ManagedKind, namespaces: tuple[str, ...] = ()) -> str:
+        """RFC 3339 time of the latest write to any object of the kind in `namespaces` (all when empty)."""
         newest = ""
-        async for obj in self._client.list(_resource(kind), namespace="*"):
-            for entry in (obj.metadata.managedFields if obj.metadata else None) or []:
-                if entry.time is not None:
-                    newest = max(newest, entry.time.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for namespace in namespaces or ("*",):
+            async for obj in self._client.list(_resource(kind), namespace=namespace):
+                for entry in (obj.metadata.managedFields if obj.metadata else None) or []:
+                    if entry.time is not None:
+                        newest = max(newest, entry.time.strftime("%Y-%m-%dT%H:%M:%SZ"))
         return newest
 
     async def request_resync(self, kind: ManagedKind, namespace: str, name: str, token: str) -> None:

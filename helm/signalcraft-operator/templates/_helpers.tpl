@@ -1,0 +1,27 @@
+{{- define "signalcraft.name" -}}signalcraft-operator{{- end }}
+
+{{- define "signalcraft.fullname" -}}
+{{- if contains "signalcraft" .Release.Name -}}{{ .Release.Name | trunc 50 | trimSuffix "-" }}{{- else -}}{{ printf "%s-signalcraft" .Release.Name | trunc 50 | trimSuffix "-" }}{{- end -}}
+{{- end }}
+
+{{- define "signalcraft.labels" -}}
+app.kubernetes.io/name: {{ include "signalcraft.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: signalcraft
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end }}
+
+{{- define "signalcraft.selector" -}}
+app.kubernetes.io/name: {{ include "signalcraft.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "signalcraft.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{- define "signalcraft.operatorServiceAccount" -}}{{ include "signalcraft.fullname" . }}-operator{{- end }}
+{{- define "signalcraft.webhookServiceAccount" -}}{{ include "signalcraft.fullname" . }}-webhook{{- end }}
