@@ -72,3 +72,11 @@ def test_seed_example_maps_to_the_api_in_snake_case() -> None:
     assert desired["severity"] == "critical"
     assert desired["routing_key"] == "db-team"
     assert desired["conditions"] == [{"type": "metric_threshold", "metric": "cpu_usage", "operator": "gt", "value": 90}]
+
+
+def test_chart_crds_match_the_generator() -> None:
+    committed = {
+        path.name: path.read_text()
+        for path in (REPO / "helm" / "signalcraft-operator" / "files" / "crds").glob("*.yaml")
+    }
+    assert committed == crd_files(), "the chart's CRDs are stale: run `make crds` and commit the result"
