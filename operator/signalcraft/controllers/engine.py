@@ -448,6 +448,11 @@ class Reconciler:
             "credentialsHash": ctx.credentials_hash,
             "lastEventReceivedAt": remote.status.get("last_event_received_at") or status.get("lastEventReceivedAt"),
         }
+        outbound = remote.status.get("last_outbound")
+        if isinstance(outbound, dict):
+            extra["lastOutboundCall"] = {"ok": bool(outbound.get("ok")), "at": str(outbound.get("at", ""))}
+            if outbound.get("error"):
+                extra["lastOutboundCall"]["error"] = str(outbound["error"])[:1024]
         target = ctx.spec.write_connection_secret_to_ref
         if target is None:
             return extra

@@ -97,6 +97,11 @@ class JiraSettings(CamelModel):
         pattern="^(critical|error|warning|info)$",
         description="Alert groups of this severity get a ticket automatically; unset disables automation.",
     )
+    transition_on_resolve: bool = Field(default=True, description="Transition the issue when its group resolves.")
+    resolve_transition: str = Field(default="Done", max_length=128, description="Name of the transition to apply.")
+    reopen_on_ticket_reopen: bool = Field(
+        default=False, description="Re-fire the alert group when its issue leaves Done."
+    )
 
 
 class ServiceNowSettings(CamelModel):
@@ -105,6 +110,16 @@ class ServiceNowSettings(CamelModel):
     )
     assignment_group: str | None = Field(default=None, max_length=255, description="Group new incidents go to.")
     caller: str | None = Field(default=None, max_length=255, description="Caller of new incidents.")
+    auto_create_severity: str | None = Field(
+        default="critical",
+        pattern="^(critical|error|warning|info)$",
+        description="Alert groups of this severity get an incident automatically; unset disables automation.",
+    )
+    transition_on_resolve: bool = Field(default=True, description="Resolve the incident when its group resolves.")
+    close_code: str = Field(default="Solved (Permanently)", max_length=128, description="Close code on resolve.")
+    reopen_on_ticket_reopen: bool = Field(
+        default=False, description="Re-fire the alert group when its incident is re-opened."
+    )
 
 
 class EventsApiSettings(CamelModel):
@@ -179,6 +194,12 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+class OutboundCall(CamelModel):
+    ok: bool = Field(description="Whether the call succeeded.")
+    at: str = Field(default="", max_length=64, description="When it was made.")
+    error: str | None = Field(default=None, max_length=1024, description="What went wrong, when it failed.")
+
+
 class IntegrationStatus(ManagedStatus):
     webhook_url: str | None = Field(
         default=None,
@@ -191,6 +212,9 @@ class IntegrationStatus(ManagedStatus):
     )
     connection_secret_hash: str | None = Field(
         default=None, description="Hash of the connection details last written to the connection Secret."
+    )
+    last_outbound_call: OutboundCall | None = Field(
+        default=None, description="Ticketing integrations: whether SignalCraft's last call to the system worked."
     )
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from signalcraft.ingest.model import AlertEvent, AlertStatus, Severity
+from signalcraft.server import ticketing
 from signalcraft.server.auth import new_id, now_text
 from signalcraft.server.context import principal_for, require_principal, state_of
 from signalcraft.server.idempotency import idempotent
@@ -93,7 +94,12 @@ async def ingest(
     now = now_text()
     async with db.transaction() as tx:
         for event in events:
-            group_id = await _upsert_group(tx, event, now, alert_policy, escalation_policy)
+            group_id, new_group = await _upsert_group(tx, event, now, alert_policy, escalation_policy)
+            known = await (
+                await tx.execute(
+                    "SELECT 1 FROM alerts WHERE group_id = ? AND dedup_key = ?", (group_id, event.dedup_key)
+                )
+            ).fetchone()
             await tx.execute(
                 "INSERT INTO alerts (id, group_id, dedup_key, status, severity, summary, details, labels, annotations, "
                 "links, images, occurred_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -117,7 +123,10 @@ async def ingest(
                     now,
                 ),
             )
-            await _refresh_group(tx, group_id, now)
+            before, after, severity = await _refresh_group(tx, group_id, now)
+            await ticketing.automate(tx, group_id, severity, new_group, new_alert=known is None and not new_group)
+            if after == AlertStatus.RESOLVED.value and before != after and not new_group:
+                await ticketing.on_group_resolved(tx, group_id, from_ticket_system=None)
             if group_id not in touched:
                 touched.append(group_id)
             if event.integration:
@@ -135,7 +144,7 @@ async def _upsert_group(
     now: str,
     alert_policy: str | None,
     escalation_policy: str | None,
-) -> str:
+) -> tuple[str, bool]:
     integration = event.integration or event.source
     cursor = await tx.execute(
         "SELECT id FROM alert_groups WHERE integration = ? AND group_key = ?", (integration, event.group_key)
@@ -147,7 +156,7 @@ async def _upsert_group(
             (event.truncated_alerts, found["id"]),
         )
         group_id: str = found["id"]
-        return group_id
+        return group_id, False
     group_id = new_id("grp")
     await tx.execute(
         "INSERT INTO alert_groups (id, integration, group_key, status, severity, summary, source, alert_policy, "
@@ -167,14 +176,18 @@ async def _upsert_group(
             now,
         ),
     )
-    return group_id
+    return group_id, True
 
 
 _SEVERITY_ORDER = [Severity.CRITICAL.value, Severity.ERROR.value, Severity.WARNING.value, Severity.INFO.value]
 
 
-async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str) -> None:
-    """A group fires while any alert fires, is acknowledged when none fires but one is acknowledged, else resolved."""
+async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str) -> tuple[str, str, str]:
+    """A group fires while any alert fires, is acknowledged when none fires but one is acknowledged, else resolved.
+
+    Returns (status before, status after, severity after).
+    """
+    previous = await (await tx.execute("SELECT status FROM alert_groups WHERE id = ?", (group_id,))).fetchone()
     cursor = await tx.execute("SELECT status, severity, summary FROM alerts WHERE group_id = ?", (group_id,))
     alerts = list(await cursor.fetchall())
     statuses = {row["status"] for row in alerts}
@@ -191,20 +204,26 @@ async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str) -> N
         "resolved_at = CASE WHEN ? = 'resolved' THEN coalesce(resolved_at, ?) ELSE NULL END WHERE id = ?",
         (status, worst["severity"], worst["summary"], len(alerts), now, status, now, group_id),
     )
+    return (previous["status"] if previous is not None else status), status, str(worst["severity"])
 
 
-async def set_group_status(db: Database, group_id: str, status: AlertStatus) -> AlertGroupOut:
-    """Acknowledge or resolve a whole group (every alert in it that is not already resolved)."""
+async def set_group_status(
+    db: Database, group_id: str, status: AlertStatus, *, from_ticket_system: str | None = None
+) -> AlertGroupOut:
+    """Acknowledge, resolve or (from a reopened ticket) re-fire a whole group."""
     now = now_text()
     async with db.transaction() as tx:
         cursor = await tx.execute("SELECT id FROM alert_groups WHERE id = ?", (group_id,))
         if await cursor.fetchone() is None:
             raise Problem(404, "not-found", f"alert group {group_id!r} does not exist")
+        unless = "resolved" if status is not AlertStatus.FIRING else "firing"
         await tx.execute(
-            "UPDATE alerts SET status = ?, updated_at = ? WHERE group_id = ? AND status != 'resolved'",
-            (status.value, now, group_id),
+            "UPDATE alerts SET status = ?, updated_at = ? WHERE group_id = ? AND status != ?",
+            (status.value, now, group_id, unless),
         )
-        await _refresh_group(tx, group_id, now)
+        before, after, _ = await _refresh_group(tx, group_id, now)
+        if after == AlertStatus.RESOLVED.value and before != after:
+            await ticketing.on_group_resolved(tx, group_id, from_ticket_system=from_ticket_system)
         cursor = await tx.execute("SELECT * FROM alert_groups WHERE id = ?", (group_id,))
         row = await cursor.fetchone()
     assert row is not None
@@ -306,6 +325,31 @@ router.add_api_route(
     response_model=AlertGroupOut,
     summary="Resolve every alert of the group",
 )
+
+
+class CreateTicket(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    integration: str = Field(min_length=1, max_length=253, description="A jira or servicenow integration.")
+
+
+@router.post("/v1/alert-groups/{group_id}:create-ticket", status_code=202, response_model=AlertGroupOut)
+async def create_ticket(request: Request, group_id: str, body: CreateTicket) -> Response:
+    """The "Create ticket" button: queue one ticket for the group (a second request is a no-op)."""
+    principal_for(request).require("alert_groups", "write")
+
+    async def handle() -> Response:
+        db = state_of(request).db
+        await ticketing.integration(db, body.integration)
+        async with db.transaction() as tx:
+            if (await (await tx.execute("SELECT 1 FROM alert_groups WHERE id = ?", (group_id,))).fetchone()) is None:
+                raise Problem(404, "not-found", f"alert group {group_id!r} does not exist")
+            await ticketing.enqueue(tx, group_id, body.integration, "create")
+        row = await db.fetch_one("SELECT * FROM alert_groups WHERE id = ?", (group_id,))
+        assert row is not None
+        return JSONResponse(_group_out(row).model_dump(mode="json"), status_code=202)
+
+    return await idempotent(request, handle)
 
 
 # --------------------------------------------------------- Events API (PagerDuty Events v2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,6 +30,7 @@ from signalcraft.server.problems import (
 )
 from signalcraft.server.ratelimit import RateLimiter
 from signalcraft.server.storage import Database
+from signalcraft.server.ticketing import TicketWorker
 
 API_VERSION = "1.0.0"
 
@@ -61,15 +63,19 @@ def create_app(
     rate_per_second: float = 200.0,
     burst: float = 400.0,
     sns: SnsSettings | None = None,
+    ticket_ca_bundle: str | None = None,
 ) -> FastAPI:
     db = Database(database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
+        worker = asyncio.create_task(TicketWorker(db, ca_bundle=ticket_ca_bundle).run(), name="ticket-worker")
         try:
             yield
         finally:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
             await db.close()
 
     app = FastAPI(

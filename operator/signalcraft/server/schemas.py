@@ -185,12 +185,19 @@ class JiraSettings(Strict):
     project_key: Annotated[str, Field(min_length=1, max_length=32)]
     issue_type: Annotated[str, Field(max_length=128)] = "Bug"
     auto_create_severity: SeverityText | None = "critical"
+    transition_on_resolve: bool = True
+    resolve_transition: Annotated[str, Field(max_length=128)] = "Done"
+    reopen_on_ticket_reopen: bool = False
 
 
 class ServiceNowSettings(Strict):
     instance_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")]
     assignment_group: Annotated[str, Field(max_length=255)] | None = None
     caller: Annotated[str, Field(max_length=255)] | None = None
+    auto_create_severity: SeverityText | None = "critical"
+    transition_on_resolve: bool = True
+    close_code: Annotated[str, Field(max_length=128)] = "Solved (Permanently)"
+    reopen_on_ticket_reopen: bool = False
 
 
 class EventsApiSettings(Strict):

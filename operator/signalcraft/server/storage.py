@@ -60,6 +60,15 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX alert_groups_updated ON alert_groups (updated_at);
     """,
+    # 3: outbound ticket work (Jira, ServiceNow), durable so an outage delays tickets but never loses them
+    """
+    CREATE TABLE ticket_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, group_id TEXT NOT NULL, integration TEXT NOT NULL, action TEXT NOT NULL,
+        dedupe TEXT UNIQUE, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL
+    );
+    CREATE INDEX ticket_jobs_due ON ticket_jobs (state, next_attempt_at);
+    """,
 )
 
 

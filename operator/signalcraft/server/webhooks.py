@@ -18,10 +18,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from signalcraft.ingest.errors import IngestError
+from signalcraft.ingest.model import AlertStatus
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.cloudwatch import CloudwatchSource
 from signalcraft.ingest.sources.registry import SOURCE_NAMES, UnknownSourceError, get_strategy
-from signalcraft.server.alerts import ingest
+from signalcraft.server import ticketing
+from signalcraft.server.alerts import ingest, set_group_status
 from signalcraft.server.context import state_of
 from signalcraft.server.problems import Problem, problem_responses
 
@@ -52,6 +54,8 @@ async def _integration(request: Request, source: str, token: str) -> tuple[str, 
 
 
 async def receive(request: Request, source: str, token: str | None = None) -> Response:
+    if source in ticketing.TICKET_SYSTEMS:
+        return await _ticket_update(request, source, token)
     if source not in SOURCE_NAMES:
         raise Problem(404, "unknown-source", f"no webhook for {source!r}; known: {', '.join(SOURCE_NAMES)}")
     state = state_of(request)
@@ -88,6 +92,65 @@ async def receive(request: Request, source: str, token: str | None = None) -> Re
             await _confirm_subscription(strategy, inbound, state.sns_ca_bundle)
         groups = await ingest(state.db, events) if events else []
     return JSONResponse({"accepted": len(events), "alert_groups": groups}, status_code=202)
+
+
+async def _ticket_update(request: Request, source: str, token: str | None) -> Response:
+    """A Jira issue or ServiceNow incident changed: resolve (or re-open) the alert group it was created for."""
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise Problem(413, "payload-too-large", f"webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    offered = token or request.query_params.get("token") or _bearer(headers)
+    name, settings, credentials = await _integration(request, source, offered or "")
+    if source == "jira":
+        ticketing.verify_jira_signature(body, headers.get("x-hub-signature"), credentials.get("webhook_secret"))
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise Problem(400, "invalid-payload", "the body is not JSON") from None
+    if not isinstance(document, dict):
+        raise Problem(400, "invalid-payload", "the body must be a JSON object")
+    key, done = _jira_state(document) if source == "jira" else _servicenow_state(document)
+    if key is None:
+        raise Problem(400, "invalid-payload", "no issue key (Jira) or incident number (ServiceNow) in the body")
+    db = state_of(request).db
+    group = await db.fetch_one(
+        "SELECT id, status FROM alert_groups WHERE json_extract(ticket, ?) = ? OR (? = 'servicenow' AND id = ?)",
+        (f'$."{name}".key', key, source, document.get("correlation_id", "")),
+    )
+    if group is None:
+        return JSONResponse({"status": "ignored", "reason": "no alert group has this ticket"}, status_code=202)
+    if done and group["status"] != AlertStatus.RESOLVED.value:
+        await set_group_status(db, group["id"], AlertStatus.RESOLVED, from_ticket_system=name)
+        return JSONResponse({"status": "resolved", "alert_group": group["id"]}, status_code=202)
+    if done is False and group["status"] == AlertStatus.RESOLVED.value and settings.get("reopen_on_ticket_reopen"):
+        await set_group_status(db, group["id"], AlertStatus.FIRING, from_ticket_system=name)
+        return JSONResponse({"status": "reopened", "alert_group": group["id"]}, status_code=202)
+    return JSONResponse({"status": "unchanged", "alert_group": group["id"]}, status_code=202)
+
+
+def _jira_state(document: dict[str, object]) -> tuple[str | None, bool | None]:
+    """(issue key, done?) from a jira:issue_updated body; done is read from the status category after the event."""
+    issue = document.get("issue")
+    if not isinstance(issue, dict) or not isinstance(issue.get("key"), str):
+        return None, None
+    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
+    status = fields.get("status") if isinstance(fields, dict) and isinstance(fields.get("status"), dict) else {}
+    category = status.get("statusCategory") if isinstance(status, dict) else None
+    if not isinstance(category, dict) or "key" not in category:
+        return issue["key"], None
+    return issue["key"], category["key"] == "done"
+
+
+def _servicenow_state(document: dict[str, object]) -> tuple[str | None, bool | None]:
+    """(incident number, resolved or closed?) from an incident record posted by a ServiceNow business rule."""
+    record = document.get("result") if isinstance(document.get("result"), dict) else document
+    assert isinstance(record, dict)
+    number = record.get("number")
+    state = str(record.get("state", "")).strip().lower()
+    if not isinstance(number, str):
+        return None, None
+    return number, state in {"6", "7", "resolved", "closed"}
 
 
 def _bearer(headers: dict[str, str]) -> str:

@@ -1,0 +1,237 @@
+"""Stand-ins for Jira Cloud (REST v3) and ServiceNow (Table API), following the vendors' published contracts.
+
+They check what the real services check — authentication, required fields, Atlassian Document Format for rich text,
+the shape of transitions and work notes — answer with the documented bodies and status codes (201 with
+{id, key, self}; 201 with {"result": {...}}), and can be told to fail the next requests with 429 + Retry-After, 5xx or
+a 400 field error, so retries and failure reporting are exercised over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from tests.support.processes import free_port, wait_until
+
+
+@dataclass
+class Faults:
+    queue: list[tuple[int, dict[str, str], Any]] = field(default_factory=list)
+
+    def next_requests(self, status: int, times: int = 1, retry_after: int | None = None, body: Any = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self.queue += [(status, headers, body)] * times
+
+    def take(self) -> Response | None:
+        if not self.queue:
+            return None
+        status, headers, body = self.queue.pop(0)
+        return JSONResponse(body or {"errorMessages": ["injected failure"]}, status_code=status, headers=headers)
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    user, _, password = base64.b64decode(value).decode().partition(":")
+    return user, password
+
+
+def _adf_problems(document: Any, where: str) -> list[str]:
+    """Jira REST v3 rejects rich-text fields that are not Atlassian Document Format."""
+    if not isinstance(document, dict) or document.get("type") != "doc" or document.get("version") != 1:
+        return [f"{where}: Operation value must be an Atlassian Document (type doc, version 1)"]
+    problems = []
+    for index, node in enumerate(document.get("content", [])):
+        if not isinstance(node, dict) or "type" not in node:
+            problems.append(f"{where}.content[{index}] has no type")
+        for leaf in node.get("content", []) if isinstance(node, dict) else []:
+            if leaf.get("type") == "text" and not isinstance(leaf.get("text"), str):
+                problems.append(f"{where}: text nodes need text")
+    return problems
+
+
+@dataclass
+class FakeJira:
+    email: str = "bot@example.com"
+    api_token: str = "jira-token"
+    port: int = field(default_factory=free_port)
+    issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    transitions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _denied(self, request: Request) -> Response | None:
+        if _basic(request) != (self.email, self.api_token):
+            return JSONResponse({"errorMessages": ["Client must be authenticated to access this resource."]}, 401)
+        return self.faults.take()
+
+    async def create_issue(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        fields = (await request.json()).get("fields", {})
+        errors: dict[str, str] = {}
+        if not fields.get("project", {}).get("key") and not fields.get("project", {}).get("id"):
+            errors["project"] = "Specify a valid project ID or key"
+        if not fields.get("issuetype"):
+            errors["issuetype"] = "Specify an issue type"
+        if not isinstance(fields.get("summary"), str) or not fields["summary"] or len(fields["summary"]) > 255:
+            errors["summary"] = "You must specify a summary of the issue (at most 255 characters)."
+        for problem in _adf_problems(fields.get("description"), "description") if "description" in fields else []:
+            errors["description"] = problem
+        if any(" " in label for label in fields.get("labels", [])):
+            errors["labels"] = "Labels cannot contain spaces"
+        if errors:
+            return JSONResponse({"errorMessages": [], "errors": errors}, status_code=400)
+        number = len(self.issues) + 1
+        key = f"{fields['project'].get('key', 'OPS')}-{number}"
+        issue = {"id": str(10000 + number), "key": key, "self": f"{self.url}/rest/api/3/issue/{10000 + number}"}
+        self.issues[key] = {**issue, "fields": fields, "status": "To Do"}
+        self.created.append(fields)
+        return JSONResponse(issue, status_code=201)
+
+    async def search(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        jql = request.query_params.get("jql", "")
+        label = jql.split('"')[1] if '"' in jql else ""
+        found = [
+            {"id": issue["id"], "key": key}
+            for key, issue in self.issues.items()
+            if label in issue["fields"].get("labels", [])
+        ]
+        return JSONResponse({"issues": found, "isLast": True})
+
+    async def comment(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        key = request.path_params["key"]
+        if key not in self.issues:
+            return JSONResponse(
+                {"errorMessages": ["Issue does not exist or you do not have permission to see it."]}, 404
+            )
+        body = await request.json()
+        problems = _adf_problems(body.get("body"), "body")
+        if problems:
+            return JSONResponse({"errorMessages": problems, "errors": {}}, status_code=400)
+        self.comments.append((key, body))
+        return JSONResponse({"id": str(len(self.comments)), "body": body["body"]}, status_code=201)
+
+    async def transitions_endpoint(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        key = request.path_params["key"]
+        if key not in self.issues:
+            return JSONResponse({"errorMessages": ["Issue does not exist"]}, 404)
+        if request.method == "GET":
+            return JSONResponse({"transitions": [{"id": "11", "name": "To Do"}, {"id": "31", "name": "Done"}]})
+        body = await request.json()
+        if body.get("transition", {}).get("id") not in {"11", "31"}:
+            return JSONResponse({"errorMessages": ["Transition id is not valid"], "errors": {}}, status_code=400)
+        self.transitions.append((key, body))
+        self.issues[key]["status"] = "Done" if body["transition"]["id"] == "31" else "To Do"
+        return Response(status_code=204)
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/rest/api/3/issue", self.create_issue, methods=["POST"]),
+                Route("/rest/api/3/search/jql", self.search, methods=["GET"]),
+                Route("/rest/api/3/issue/{key}/comment", self.comment, methods=["POST"]),
+                Route("/rest/api/3/issue/{key}/transitions", self.transitions_endpoint, methods=["GET", "POST"]),
+            ]
+        )
+
+
+@dataclass
+class FakeServiceNow:
+    username: str = "signalcraft"
+    password: str = "sn-password"
+    port: int = field(default_factory=free_port)
+    incidents: dict[str, dict[str, str]] = field(default_factory=dict)
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _denied(self, request: Request) -> Response | None:
+        if _basic(request) != (self.username, self.password):
+            return JSONResponse(
+                {
+                    "error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"},
+                    "status": "failure",
+                },
+                401,
+            )
+        return self.faults.take()
+
+    async def table(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        if request.method == "GET":
+            query = request.query_params.get("sysparm_query", "")
+            wanted = query.removeprefix("correlation_id=")
+            found = [record for record in self.incidents.values() if record.get("correlation_id") == wanted]
+            return JSONResponse({"result": found})
+        body = await request.json()
+        if not isinstance(body.get("short_description"), str) or not body["short_description"]:
+            return JSONResponse({"error": {"message": "short_description is mandatory"}, "status": "failure"}, 400)
+        sys_id = f"{len(self.incidents) + 1:032x}"
+        record = {key: str(value) for key, value in body.items()} | {
+            "sys_id": sys_id,
+            "number": f"INC{len(self.incidents) + 1:07d}",
+            "state": "1",
+        }
+        self.incidents[sys_id] = record
+        return JSONResponse(
+            {"result": record}, status_code=201, headers={"Location": f"{self.url}/api/now/table/incident/{sys_id}"}
+        )
+
+    async def record(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        sys_id = request.path_params["sys_id"]
+        if sys_id not in self.incidents:
+            return JSONResponse({"error": {"message": "No Record found"}, "status": "failure"}, 404)
+        body = await request.json()
+        self.updates.append((sys_id, body))
+        self.incidents[sys_id].update({key: str(value) for key, value in body.items() if key != "work_notes"})
+        return JSONResponse({"result": self.incidents[sys_id]})
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/now/table/incident", self.table, methods=["GET", "POST"]),
+                Route("/api/now/table/incident/{sys_id}", self.record, methods=["PATCH", "PUT"]),
+            ]
+        )
+
+
+@contextmanager
+def serving(fake: FakeJira | FakeServiceNow) -> Iterator[Any]:
+    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=fake.port, log_level="warning"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=10, what="the ticketing stand-in")
+    try:
+        yield fake
+    finally:
+        server.should_exit = True
+        thread.join(10)
