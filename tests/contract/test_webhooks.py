@@ -117,9 +117,10 @@ def test_sns_confirm_notify_and_forged(sns_api: tuple[ApiServer, Any]) -> None:
     api, sns = sns_api
     with api.client() as admin:
         name, url = integration(admin, "aws-cloudwatch")
-        headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "SubscriptionConfirmation"}
+        confirming = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "SubscriptionConfirmation"}
+        headers = {**confirming, "x-amz-sns-message-type": "Notification"}
         confirmation = sns.message("SubscriptionConfirmation", "You have chosen to subscribe")
-        assert httpx.post(url, content=confirmation, headers=headers).status_code == 202
+        assert httpx.post(url, content=confirmation, headers=confirming).status_code == 202
         assert len(sns.confirmations) == 1, "a verified SubscriptionConfirmation is confirmed once"
 
         alarm = json.loads(
@@ -138,5 +139,5 @@ def test_sns_confirm_notify_and_forged(sns_api: tuple[ApiServer, Any]) -> None:
         problem(httpx.post(url, content=json.dumps(forged), headers=headers), 401, "unauthenticated")
         elsewhere = json.loads(sns.message("SubscriptionConfirmation", "x"))
         elsewhere["SigningCertURL"] = "https://evil.example.com/cert.pem"
-        problem(httpx.post(url, content=json.dumps(elsewhere), headers=headers), 401, "unauthenticated")
+        problem(httpx.post(url, content=json.dumps(elsewhere), headers=confirming), 401, "unauthenticated")
         assert len(sns.confirmations) == 1, "nothing unverified was ever confirmed"

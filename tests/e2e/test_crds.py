@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.e2e.conftest import REPO
+from tests.support.kstatus import kstatus
 from tests.support.kube import Cluster
 
 ESCALATION = """
@@ -37,6 +38,7 @@ def test_samples_are_accepted_and_listed_by_category(crds: Cluster, namespace: s
     conditions = {c["type"]: c["status"] for c in policy["status"]["conditions"]}
     assert conditions == {"Ready": "Unknown", "Reconciling": "True"}
     assert policy["status"]["observedGeneration"] == 0
+    assert kstatus(policy) == ["InProgress"], "Flux must not read a never-reconciled object as Current"
 
 
 def test_short_names_and_explain(crds: Cluster, namespace: str) -> None:

@@ -383,16 +383,40 @@ def test_no_op_drift_pass_writes_nothing(
     assert after_writes == writes
 
 
+def policy_before_its_escalation(crds: Cluster, namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The AlertPolicy applied first (so it waits), then its EscalationPolicy: (waiting policy, Ready escalation)."""
+    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "alertpolicy.yaml"))
+    waiting = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "ReferencesResolved", "False")
+    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "escalationpolicy.yaml"))
+    return waiting, wait_condition(crds, "escalationpolicy", namespace, "db-oncall", "Ready", "True")
+
+
 def test_argocd_health_of_live_objects(operator: OperatorProcess, crds: Cluster, namespace: str) -> None:
     """The shipped health.lua, evaluated on objects exactly as the operator left them."""
     from tests.support.argocd import health
 
-    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "alertpolicy.yaml"))
-    waiting = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "ReferencesResolved", "False")
+    waiting, _ = policy_before_its_escalation(crds, namespace)
     assert health(waiting)[0] == "Progressing"
-    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "escalationpolicy.yaml"))
     ready = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
     assert health(ready) == ("Healthy", condition(ready, "Ready")["message"])
     crds.kubectl("patch", "alertpolicy", "db-cpu", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}')
     suspended = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Synced", "False", "Suspended")
     assert health(suspended)[0] == "Suspended"
+
+
+def test_kstatus_reads_our_objects_like_flux_does(
+    operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote
+) -> None:
+    from tests.support.kstatus import kstatus
+
+    waiting, ready = policy_before_its_escalation(crds, namespace)
+    foreign = f"{namespace}.foreign"
+    body = {"spec": {"severity": "info", "routing_key": "f"}, "manager": {"kind": "terraform", "identity": "tf://x"}}
+    remote.http.put(f"/v1/alert-policies/{foreign}", json=body).raise_for_status()
+    crds.apply(
+        "apiVersion: signalcraft.io/v1alpha1\nkind: AlertPolicy\nmetadata: {name: claimed}\n"
+        f"spec: {{severity: info, routingKey: c, remoteName: {foreign}}}",
+        namespace,
+    )
+    stalled = wait_condition(crds, "alertpolicy", namespace, "claimed", "Stalled", "True")
+    assert kstatus(waiting, ready, stalled) == ["InProgress", "Current", "Failed"]

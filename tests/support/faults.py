@@ -5,20 +5,17 @@ Faults are injected the way they happen in production — an HTTP server answeri
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import free_port, serving_in_thread
 
 
 @dataclass
@@ -77,12 +74,5 @@ class ThrottlingProxy:
 @contextmanager
 def throttling_proxy(upstream: str) -> Iterator[ThrottlingProxy]:
     proxy = ThrottlingProxy(upstream)
-    server = uvicorn.Server(uvicorn.Config(proxy.app(), host="127.0.0.1", port=proxy.port, log_level="warning"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=10, what="the throttling proxy")
-    try:
+    with serving_in_thread(proxy.app(), proxy.port):
         yield proxy
-    finally:
-        server.should_exit = True
-        thread.join(10)

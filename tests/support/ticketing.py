@@ -8,20 +8,17 @@ a 400 field error, so retries and failure reporting are exercised over real HTTP
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tests.support.processes import free_port, wait_until
+from tests.support.processes import free_port, serving_in_thread
 
 
 @dataclass
@@ -226,12 +223,5 @@ class FakeServiceNow:
 
 @contextmanager
 def serving(fake: FakeJira | FakeServiceNow) -> Iterator[Any]:
-    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=fake.port, log_level="warning"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=10, what="the ticketing stand-in")
-    try:
+    with serving_in_thread(fake.app(), fake.port):
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(10)

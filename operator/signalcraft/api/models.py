@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    """PagerDuty Events v2 severities, the one severity scale SignalCraft uses everywhere."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class IntegrationType(StrEnum):
+    ALERTMANAGER = "alertmanager"
+    GRAFANA = "grafana"
+    AWS_CLOUDWATCH = "aws-cloudwatch"
+    AZURE_MONITOR = "azure-monitor"
+    GCP_MONITORING = "gcp-monitoring"
+    GENERIC_WEBHOOK = "generic-webhook"
+    JIRA = "jira"
+    SERVICENOW = "servicenow"
+    EVENTS_API = "events-api"
 
 
 class ManagerSource(BaseModel):

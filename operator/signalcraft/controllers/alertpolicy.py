@@ -8,18 +8,12 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from signalcraft.api.models import Severity
 from signalcraft.controllers.common import CamelModel, LocalObjectReference, ManagedSpec, cel
 from signalcraft.controllers.escalationpolicy import EscalationPolicyKind
 from signalcraft.controllers.kind import DesiredState, ManagedKind, Reference, ResolvedReference
 
 ESCALATION_POLICY_FIELD = "spec.escalationPolicyRef"
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
 
 
 class ComparisonOperator(StrEnum):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from signalcraft.api.models import IntegrationType
 from signalcraft.controllers.common import (
     CamelModel,
     LocalObjectReference,
@@ -18,18 +18,6 @@ from signalcraft.controllers.common import (
     cel,
 )
 from signalcraft.controllers.kind import DesiredState, ManagedKind, ResolvedReference, SecretReference
-
-
-class IntegrationType(StrEnum):
-    ALERTMANAGER = "alertmanager"
-    GRAFANA = "grafana"
-    AWS_CLOUDWATCH = "aws-cloudwatch"
-    AZURE_MONITOR = "azure-monitor"
-    GCP_MONITORING = "gcp-monitoring"
-    GENERIC_WEBHOOK = "generic-webhook"
-    JIRA = "jira"
-    SERVICENOW = "servicenow"
-    EVENTS_API = "events-api"
 
 
 def config_key(integration_type: IntegrationType) -> str:

@@ -118,6 +118,14 @@ GO_BINARIES: dict[str, GoBinary] = {
         stamp=_stamp_prometheus,
         minutes="3-6",
     ),
+    # Our own small program over sigs.k8s.io/cli-utils' kstatus: how Flux and `helm --wait` read our objects.
+    "kstatus": GoBinary(
+        name="kstatus",
+        module="sigs.k8s.io/cli-utils",
+        package=".",
+        expected_version=lambda v: f"cli-utils {v}",
+        minutes="1-2",
+    ),
 }
 
 KUBE_CLIENTS = WheelBinaries(

@@ -12,17 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signalcraft.api.models import Severity
+
 MAX_RAW_BYTES = 64 * 1024
 """Raw payloads above this size are kept for audit only as a truncated excerpt (see ``AlertEvent.raw``)."""
-
-
-class Severity(StrEnum):
-    """PagerDuty Events v2 severities, the one severity scale SignalCraft uses everywhere."""
-
-    CRITICAL = "critical"
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
 
 
 class AlertStatus(StrEnum):
@@ -77,3 +70,6 @@ class AlertEvent(BaseModel):
     raw: dict[str, Any] | str | None = Field(
         default=None, description=f"The payload as received, for audit; an excerpt when above {MAX_RAW_BYTES} bytes."
     )
+
+
+__all__ = ["MAX_RAW_BYTES", "AlertEvent", "AlertStatus", "Image", "Link", "Severity"]

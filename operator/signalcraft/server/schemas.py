@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from signalcraft.api.models import IntegrationType, Severity
+
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 Name = Annotated[str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN)]
 ShortText = Annotated[str, Field(max_length=1024)]
@@ -14,13 +16,6 @@ ShortText = Annotated[str, Field(max_length=1024)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
 
 
 class Reference(Strict):
@@ -133,18 +128,6 @@ class RoutingRuleSpec(Strict):
     priority: int = Field(default=100, ge=0, le=10000)
     conditions: RoutingConditions
     actions: RoutingActions
-
-
-class IntegrationType(StrEnum):
-    ALERTMANAGER = "alertmanager"
-    GRAFANA = "grafana"
-    AWS_CLOUDWATCH = "aws-cloudwatch"
-    AZURE_MONITOR = "azure-monitor"
-    GCP_MONITORING = "gcp-monitoring"
-    GENERIC_WEBHOOK = "generic-webhook"
-    JIRA = "jira"
-    SERVICENOW = "servicenow"
-    EVENTS_API = "events-api"
 
 
 SeverityText = Literal["critical", "error", "warning", "info"]

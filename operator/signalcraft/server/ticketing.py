@@ -224,6 +224,16 @@ def _raise_for(response: httpx.Response, what: str) -> None:
         raise PermanentDeliveryError(f"{what}: {response.status_code} {response.text[:300]}")
 
 
+def auth_headers(credentials: dict[str, str], user_key: str, secret_key: str) -> dict[str, str]:
+    """An OAuth 2.0 bearer token when configured, else HTTP Basic (Jira: email + API token; ServiceNow: user)."""
+    if credentials.get("oauth_token"):
+        authorization = f"Bearer {credentials['oauth_token']}"
+    else:
+        pair = f"{credentials.get(user_key, '')}:{credentials.get(secret_key, '')}"
+        authorization = f"Basic {base64.b64encode(pair.encode()).decode()}"
+    return {"Authorization": authorization, "Accept": "application/json"}
+
+
 def _adf(*paragraphs: str) -> dict[str, Any]:
     """Atlassian Document Format: what Jira Cloud REST v3 requires for rich-text fields."""
     return {
