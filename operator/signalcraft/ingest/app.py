@@ -23,7 +23,7 @@ from signalcraft.ingest.errors import IngestError
 from signalcraft.ingest.forwarder import Forwarder
 from signalcraft.ingest.metrics import WebhookMetrics
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
-from signalcraft.ingest.sources.registry import SOURCE_NAMES, UnknownSourceError, get_strategy
+from signalcraft.ingest.sources.registry import ALERT_SOURCE_NAMES, UnknownSourceError, get_strategy
 from signalcraft.ingest.spool import Spool, SpoolFullError, SpoolUnavailableError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -34,7 +34,7 @@ class WebhookConfig:
     integration: str
     credentials: IntegrationCredentials
     cluster_name: str = ""
-    sources: tuple[str, ...] = SOURCE_NAMES
+    sources: tuple[str, ...] = ALERT_SOURCE_NAMES
     forward: bool = True
     extra_labels: dict[str, str] = field(default_factory=dict)
 

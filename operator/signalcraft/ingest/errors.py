@@ -35,3 +35,14 @@ class ForbiddenError(IngestError):
 class PayloadTooLargeError(IngestError):
     status_code = 413
     code = "payload-too-large"
+
+
+class RetryLaterError(IngestError):
+    """A step that depends on a third party failed (confirming an SNS subscription): 503, so the sender retries."""
+
+    status_code = 503
+    code = "retry-later"
+
+    def __init__(self, reason: str, retry_after: int = 20) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after

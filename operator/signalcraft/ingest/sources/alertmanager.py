@@ -20,6 +20,9 @@ from signalcraft.ingest.sources.common import (
     strings,
 )
 
+MAX_TRUNCATED = 1_000_000
+"""Upper bound of `truncatedAlerts` kept; more than that only says "very many"."""
+
 
 def alert_events(
     document: dict[str, Any], request: InboundRequest, integration: str, source: str, where: str = ""
@@ -30,6 +33,7 @@ def alert_events(
     external = document.get("externalURL") if isinstance(document.get("externalURL"), str) else ""
     truncated = document.get("truncatedAlerts", 0)
     truncated = truncated if isinstance(truncated, int) and not isinstance(truncated, bool) and truncated >= 0 else 0
+    truncated = min(truncated, MAX_TRUNCATED)
     common = strings(document.get("commonLabels"))
     raw = raw_for_audit(request)
     events = []

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from signalcraft.ingest.errors import PayloadError
 from signalcraft.ingest.model import AlertEvent, AlertStatus, Link, Severity
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
-from signalcraft.ingest.sources.common import check_shared_secret, clip, event, json_object, parse_time, raw_for_audit
+from signalcraft.ingest.sources.common import (
+    as_list,
+    as_object,
+    check_shared_secret,
+    clip,
+    event,
+    json_object,
+    parse_time,
+    raw_for_audit,
+    strings,
+)
 
 DEFAULT_SEVERITIES = {
     "Sev0": Severity.CRITICAL,
@@ -16,34 +28,57 @@ DEFAULT_SEVERITIES = {
 }
 
 
+def _context(context: Any, targets: list[Any]) -> dict[str, str]:
+    """The readable part of `alertContext`, whose shape depends on the monitoring service and condition type."""
+    annotations = {"targets": ", ".join(map(str, targets))[:4096]} if targets else {}
+    context = as_object(context)
+    if isinstance(context.get("conditionType"), str):
+        annotations["condition_type"] = context["conditionType"]
+    criteria = as_list(as_object(context.get("condition")).get("allOf"))
+    for index, criterion in enumerate(criteria[:5]):
+        if not isinstance(criterion, dict):
+            continue
+        suffix = f"_{index}" if index else ""
+        for source_key, name in (
+            ("metricName", "metric"),
+            ("operator", "operator"),
+            ("threshold", "threshold"),
+            ("metricValue", "value"),
+            ("searchQuery", "query"),
+        ):
+            if criterion.get(source_key) is not None:
+                annotations[f"{name}{suffix}"] = clip(criterion[source_key], 4096)
+    return annotations
+
+
 class AzureMonitorSource:
     name = "azure-monitor"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:
-        check_shared_secret(request, credentials)
+        # Action groups send no custom headers; the classic webhook docs carry the token as `?tokenid=`.
+        check_shared_secret(request, credentials, ("token", "tokenid"))
 
     def parse(self, request: InboundRequest, integration: str = "") -> list[AlertEvent]:
         document = json_object(request)
         if document.get("schemaId") != "azureMonitorCommonAlertSchema":
             raise PayloadError("only the common alert schema is supported (enable it on the action group)")
-        data = document.get("data")
-        essentials = data.get("essentials") if isinstance(data, dict) else None
+        data = as_object(document.get("data"))
+        essentials = data.get("essentials")
         if not isinstance(essentials, dict) or not isinstance(essentials.get("alertId"), str):
             raise PayloadError("data.essentials.alertId is missing")
         condition = essentials.get("monitorCondition")
         if condition not in ("Fired", "Resolved"):
             raise PayloadError("data.essentials.monitorCondition must be Fired or Resolved")
         resolved = condition == "Resolved"
-        targets = essentials.get("alertTargetIDs") if isinstance(essentials.get("alertTargetIDs"), list) else []
+        targets = as_list(essentials.get("alertTargetIDs"))
         labels = {
             "alertRule": str(essentials.get("alertRule", "")),
             "signalType": str(essentials.get("signalType", "")),
             "monitoringService": str(essentials.get("monitoringService", "")),
             "severity": str(essentials.get("severity", "")),
         }
-        custom = data.get("customProperties") if isinstance(data, dict) else None
-        if isinstance(custom, dict):
-            labels.update({str(key)[:200]: str(value)[:1024] for key, value in custom.items()})
+        # customProperties is a sibling of alertContext: the action group's own key/value pairs.
+        labels.update(strings(data.get("customProperties")))
         portal = essentials.get("investigationLink") or essentials.get("alertPortalLink")
         return [
             event(
@@ -56,7 +91,7 @@ class AzureMonitorSource:
                 summary=clip(essentials.get("alertRule") or essentials.get("description"), 1024),
                 details=clip(essentials.get("description"), 16 * 1024),
                 labels={key: value for key, value in labels.items() if value},
-                annotations={"targets": ", ".join(map(str, targets))[:4096]} if targets else {},
+                annotations=_context(data.get("alertContext"), targets),
                 links=[Link(href=portal[:2048], text="Azure portal")] if isinstance(portal, str) else [],
                 occurred_at=parse_time(
                     essentials.get("resolvedDateTime") if resolved else essentials.get("firedDateTime")

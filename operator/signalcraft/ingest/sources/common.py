@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
 from signalcraft.ingest.model import MAX_RAW_BYTES, AlertEvent, Severity
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
@@ -83,8 +85,8 @@ def parse_time(value: Any, default: datetime | None = None) -> datetime:
     text = value.strip().replace("Z", "+00:00")
     if "." in text:
         head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits) :]
+        zone = rest.lstrip("0123456789")
+        digits = rest[: len(rest) - len(zone)]
         text = f"{head}.{digits[:6]}{zone}"
     if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit():
         text = f"{text[:-2]}:{text[-2:]}"
@@ -123,19 +125,27 @@ def clip(text: Any, limit: int) -> str:
     return ("" if text is None else str(text))[:limit]
 
 
-def check_shared_secret(request: InboundRequest, credentials: IntegrationCredentials) -> None:
-    """Bearer token, Basic auth or `?token=` — whichever the integration has configured; constant-time compare."""
+def check_shared_secret(
+    request: InboundRequest, credentials: IntegrationCredentials, query_names: tuple[str, ...] = ("token",)
+) -> None:
+    """Bearer token, Basic auth or a URL token — whichever the integration has configured; constant-time compare.
+
+    `query_names` are the query parameters a source's senders put the token in when they cannot send headers
+    (Cloud Monitoring's `auth_token`, Azure's `tokenid`).
+    """
     if credentials.token is None and credentials.basic_password is None:
         return
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if credentials.token is not None:
-        offered = value.strip() if scheme.lower() == "bearer" else request.query.get("token", "")
-        if offered and hmac.compare_digest(offered.encode(), credentials.token.encode()):
+        expected = credentials.token.encode()
+        offered = [value.strip()] if scheme.lower() == "bearer" else []
+        offered += [request.query[name] for name in query_names if request.query.get(name)]
+        if any(hmac.compare_digest(candidate.encode(), expected) for candidate in offered if candidate):
             return
     if credentials.basic_password is not None and scheme.lower() == "basic":
         try:
-            user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+            user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             raise AuthenticationError("malformed Basic credentials") from None
         user_ok = hmac.compare_digest(user.encode(), (credentials.basic_username or "").encode())
@@ -150,4 +160,9 @@ def event(**values: Any) -> AlertEvent:
     values["details"] = clip(values.get("details"), 16 * 1024)
     values["group_key"] = clip(values["group_key"], 1024)
     values["dedup_key"] = clip(values["dedup_key"], 1024)
-    return AlertEvent(**values)
+    try:
+        return AlertEvent(**values)
+    except ValidationError as exc:
+        # A value the model bounds refuse: a bad payload (400), never an error escaping as a 5xx.
+        where = ".".join(str(part) for part in exc.errors()[0]["loc"])
+        raise PayloadError(f"unusable value for {where}: {exc.errors()[0]['msg']}") from None

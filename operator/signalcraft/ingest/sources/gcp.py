@@ -22,7 +22,8 @@ class GcpMonitoringSource:
     name = "gcp-monitoring"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:
-        check_shared_secret(request, credentials)
+        # Cloud Monitoring cannot send headers for token auth: `webhook_tokenauth` puts the token in the URL.
+        check_shared_secret(request, credentials, ("token", "auth_token"))
 
     def parse(self, request: InboundRequest, integration: str = "") -> list[AlertEvent]:
         document = json_object(request)

@@ -49,14 +49,22 @@ class GrafanaSource:
         if document.get("version") != "1" or "alerts" not in document:
             raise PayloadError('not a Grafana alert: expected unified alerting (version "1", alerts[]) or legacy')
         events = alert_events(document, request, integration, self.name)
-        with_images = []
-        for alert, parsed in zip(document["alerts"], events, strict=True):
-            image = alert.get("imageURL")
-            if isinstance(image, str) and image:
-                with_images.append(parsed.model_copy(update={"images": [Image(src=image[:2048], alt="panel")]}))
-            else:
-                with_images.append(parsed)
-        return with_images
+        return [self._unified_extras(alert, parsed) for alert, parsed in zip(document["alerts"], events, strict=True)]
+
+    @staticmethod
+    def _unified_extras(alert: dict[str, Any], parsed: AlertEvent) -> AlertEvent:
+        """What Grafana adds to the Alertmanager shape: the query values and the rendered panel image."""
+        update: dict[str, Any] = {}
+        values = alert.get("values")
+        if isinstance(values, dict) and values:
+            rendered = ", ".join(f"{ref}={value}" for ref, value in sorted(values.items()))
+            update["annotations"] = {**parsed.annotations, "values": rendered[:4096]}
+        image = alert.get("imageURL")
+        if isinstance(image, str) and image:
+            panel = alert.get("panelURL")
+            href = panel[:2048] if isinstance(panel, str) else ""
+            update["images"] = [Image(src=image[:2048], href=href, alt="panel")]
+        return parsed.model_copy(update=update) if update else parsed
 
     def _legacy(self, document: dict[str, Any], request: InboundRequest, integration: str) -> AlertEvent:
         state = document.get("state")
