@@ -420,3 +420,60 @@ def test_kstatus_reads_our_objects_like_flux_does(
     )
     stalled = wait_condition(crds, "alertpolicy", namespace, "claimed", "Stalled", "True")
     assert kstatus(waiting, ready, stalled) == ["InProgress", "Current", "Failed"]
+
+
+def test_jira_integration_from_kubernetes_shows_its_last_outbound_call(
+    operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.support.ticketing import FakeJira, serving
+
+    with serving(FakeJira()) as jira:
+        crds.kubectl(
+            "create",
+            "secret",
+            "generic",
+            "jira-creds",
+            "-n",
+            namespace,
+            f"--from-literal=email={jira.email}",
+            f"--from-literal=token={jira.api_token}",
+        )
+        crds.apply(
+            f"""
+apiVersion: signalcraft.io/v1alpha1
+kind: Integration
+metadata: {{name: jira}}
+spec:
+  type: jira
+  jira: {{baseUrl: "{jira.url}", projectKey: OPS, autoCreateSeverity: critical}}
+  credentials:
+    email: {{secretKeyRef: {{name: jira-creds, key: email}}}}
+    apiToken: {{secretKeyRef: {{name: jira-creds, key: token}}}}
+""",
+            namespace,
+        )
+        wait_condition(crds, "integration", namespace, "jira", "Ready", "True")
+        stored = remote.get("integrations", f"{namespace}.jira")
+        assert stored is not None
+        assert stored["status"]["credentials_set"] == ["api_token", "email"]
+        assert stored["spec"]["jira"]["project_key"] == "OPS"
+        event = {
+            "source": "alertmanager",
+            "integration": f"{namespace}-am",
+            "group_key": "g",
+            "dedup_key": "a",
+            "status": "firing",
+            "severity": "critical",
+            "summary": "db down",
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+        remote.http.post("/v1/alert-events", json={"events": [event]}).raise_for_status()
+
+        def reported() -> bool:
+            status = get(crds, "integration", namespace, "jira")["status"]
+            return bool(status.get("lastOutboundCall", {}).get("ok"))
+
+        wait_until(reported, timeout=TIMEOUT, what="lastOutboundCall in the Integration's status")
+        assert jira.created, "the ticket was created through the integration declared in Kubernetes"

@@ -9,12 +9,13 @@ import (
 	"runtime/debug"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "--version" {
-		fmt.Println("kstatus helper, cli-utils", cliUtilsVersion())
+		fmt.Println("kstatus helper 2, cli-utils", cliUtilsVersion())
 		return
 	}
 	data, err := io.ReadAll(os.Stdin)
@@ -23,7 +24,8 @@ func main() {
 		os.Exit(2)
 	}
 	var objects []map[string]interface{}
-	if err := json.Unmarshal(data, &objects); err != nil {
+	// The apimachinery decoder keeps integers as int64, as unstructured objects from the API server have them.
+	if err := utiljson.Unmarshal(data, &objects); err != nil {
 		fmt.Fprintln(os.Stderr, "stdin must be a JSON array of objects:", err)
 		os.Exit(2)
 	}

@@ -123,7 +123,7 @@ GO_BINARIES: dict[str, GoBinary] = {
         name="kstatus",
         module="sigs.k8s.io/cli-utils",
         package=".",
-        expected_version=lambda v: f"cli-utils {v}",
+        expected_version=lambda v: f"kstatus helper 2, cli-utils {v}",
         minutes="1-2",
     ),
 }
