@@ -14,6 +14,8 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "dev-cluster": ("signalcraft.devcluster.cli", "dev_cluster", "Local kube-apiserver + etcd built from source."),
     "crds": ("signalcraft.crds", "crds_command", "Print or write the CustomResourceDefinitions."),
     "demo": ("signalcraft.demo", "demo", "Run the whole stack locally with the samples applied."),
+    "plan": ("signalcraft.plan", "plan_command", "Show what applying CR manifests would change in SignalCraft."),
+    "export": ("signalcraft.plan", "export_command", "Write CRs that adopt SignalCraft objects nobody manages."),
 }
 
 

@@ -1,132 +1,310 @@
-"""The Helm chart with the real helm and kubectl against the real control plane: lint, template, schema errors,
-install, upgrade, and the chart's RBAC proven enough (and no more) by running the operator as its ServiceAccount."""
+"""The Helm chart on the real control plane: server-side validation of what it renders, install, upgrade, uninstall,
+and its RBAC proven enough, and no more, by running the operator and the webhook from the installed release's own
+manifests as the release's ServiceAccounts (their tokens), with credentials from the Secrets the chart mounts."""
 
 from __future__ import annotations
 
-import subprocess
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from tests.e2e.conftest import REPO
 from tests.e2e.test_operator import Remote, wait_condition
 from tests.support.api_server import ApiServer, running_api_server
+from tests.support.helm import (
+    CHART,
+    CLUSTER_ID_RULES,
+    OPERATOR_RULES,
+    container_argv,
+    decode_secret,
+    documents,
+    helm,
+    pod_spec,
+    render,
+)
 from tests.support.kube import Cluster
-from tests.support.operator import running_operator
+from tests.support.processes import Program, free_port, wait_until
+from tests.support.webhook import Alertmanager
+
+from signalcraft.devcluster import binaries
 
 pytestmark = pytest.mark.e2e
 
-CHART = REPO / "helm" / "signalcraft-operator"
-API = ["--set", "api.url=https://api.signalcraft.example"]
-
-
-def helm(cluster: Cluster, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(cluster.helm_path), *args], capture_output=True, text=True, env=cluster.env, timeout=300, check=False
-    )
-    if check:
-        assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def render(cluster: Cluster, *values: str) -> list[dict[str, Any]]:
-    output = helm(cluster, "template", "rel", str(CHART), "-n", "signalcraft", *API, *values).stdout
-    return [doc for doc in yaml.safe_load_all(output) if doc]
+SAMPLES = REPO / "config" / "samples"
+PROMETHEUS_OPERATOR_KINDS = {"ServiceMonitor", "AlertmanagerConfig"}
+"""No Prometheus Operator CRDs on the local control plane: these two are checked by the unit tests only."""
 
 
 @pytest.mark.parametrize(
     "values",
     [
         [],
-        ["--set", "watchNamespaces={team-a,team-b}", "--set", "clusterId=prod-eu"],
+        ["--set", "clusterId=prod-eu"],
         ["--set", "crds.enabled=false", "--set", "webhook.enabled=false"],
-        ["--set", "webhook.alertmanagerConfig.enabled=true", "--set", "operator.metrics.serviceMonitor.enabled=true"],
+        ["--set", "webhook.replicas=1", "--set", "webhook.spool.persistentVolumeClaim=spool"],
     ],
-    ids=["default", "namespaced", "no-crds-no-webhook", "prometheus-operator"],
+    ids=["default", "cluster-id", "no-crds-no-webhook", "single-webhook"],
 )
-def test_lint_and_render_the_main_combinations(cluster: Cluster, values: list[str]) -> None:
-    helm(cluster, "lint", "--strict", str(CHART), *API, *values)
-    kinds = [doc["kind"] for doc in render(cluster, *values)]
-    assert kinds.count("Deployment") == (1 if "webhook.enabled=false" in values else 2)
-    namespaced = "watchNamespaces={team-a,team-b}" in values
-    assert ("Role" in kinds) is namespaced
-    assert ("ClusterRole" in kinds) is not namespaced
+def test_rendered_manifests_pass_server_side_validation(crds: Cluster, namespace: str, values: list[str]) -> None:
+    watched = crds.create_namespace("watched")
+    for extra in ([], ["--set", f"watchNamespaces={{{watched}}}"]):
+        docs = [doc for doc in render(*values, *extra, namespace=namespace) if doc["kind"] not in PROMETHEUS_OPERATOR_KINDS]
+        result = crds.kubectl(
+            *("apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=chart-check"),
+            *("-f", "-"),
+            stdin=yaml.safe_dump_all(docs),
+        )
+        assert result.stdout.count("serverside-applied (server dry run)") == len(docs)
 
 
-def test_rendered_manifests_pass_server_side_validation(crds: Cluster, namespace: str) -> None:
-    documents = [doc for doc in render(crds) if doc["kind"] != "CustomResourceDefinition"]
-    for doc in documents:
-        doc["metadata"]["namespace"] = namespace if "namespace" in doc["metadata"] else doc["metadata"].get("namespace")
-    manifest = yaml.safe_dump_all(documents)
-    crds.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=manifest)
+def rules_granted(cluster: Cluster, namespace: str) -> set[tuple[str, str, str, str]]:
+    """(apiGroup, resource, verb, resourceName) the cluster's user may use in `namespace`, from a
+    SelfSubjectRulesReview, without the self-review rules every authenticated user has."""
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": {"namespace": namespace}}
+    status = cluster.kubectl_json("create", "-f", "-", stdin=yaml.safe_dump(review))["status"]
+    assert not status.get("incomplete"), status
+    return {
+        triple
+        for rule in status["resourceRules"]
+        for triple in expand([rule])
+        if triple[0] not in {"authorization.k8s.io", "authentication.k8s.io"}
+    }
 
 
-def test_hardening_defaults(cluster: Cluster) -> None:
-    deployments = {doc["metadata"]["name"]: doc for doc in render(cluster) if doc["kind"] == "Deployment"}
-    operator = deployments["rel-signalcraft-operator"]["spec"]
-    assert operator["replicas"] == 1
-    assert operator["strategy"]["type"] == "Recreate"
-    for deployment in deployments.values():
-        pod = deployment["spec"]["template"]["spec"]
-        assert pod["securityContext"]["runAsNonRoot"] is True
-        container = pod["containers"][0]
-        assert container["securityContext"]["readOnlyRootFilesystem"] is True
-        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
-        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert deployments["rel-signalcraft-webhook"]["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+def expand(rules: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    return {
+        (group, resource, verb, name)
+        for rule in rules
+        for group in rule.get("apiGroups", [""])
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+        for name in rule.get("resourceNames") or ["*"]
+    }
 
 
-@pytest.mark.parametrize(
-    ("values", "message"),
-    [
-        (["--set", "typo=1"], "additional properties 'typo' not allowed"),
-        (["--set", "operator.workerLimit=0"], "at '/operator/workerLimit': minimum: got 0, want 1"),
-        (["--set", "watchNamespaces={Bad_Name}"], "at '/watchNamespaces/0'"),
-    ],
-)
-def test_schema_violations_fail_with_a_clear_message(cluster: Cluster, values: list[str], message: str) -> None:
-    result = helm(cluster, "template", "rel", str(CHART), *API, *values, check=False)
-    assert result.returncode != 0
-    assert message in result.stderr
+def kubectl_json_as(cluster: Cluster, *args: str) -> Any:
+    """kubectl_json without the admin's fallbacks: the result as the cluster's own user."""
+    return cluster.kubectl_json(*args)
 
 
-def test_missing_api_url_is_explained(cluster: Cluster) -> None:
-    result = helm(cluster, "template", "rel", str(CHART), check=False)
-    assert "api.url is required" in result.stderr
+@dataclass
+class Release:
+    name: str
+    namespace: str
+    api: ApiServer
+    cluster: Cluster
+    workdir: Path
+
+    def manifest(self) -> list[dict[str, Any]]:
+        return documents(helm("get", "manifest", self.name, "-n", self.namespace, env=self.cluster.env).stdout)
+
+    def as_service_account(self, component: str) -> Cluster:
+        path = self.workdir / f"{component}.kubeconfig"
+        kubeconfig = self.cluster.service_account_kubeconfig(self.namespace, f"{self.name}-signalcraft-{component}", path)
+        return Cluster(kubeconfig, self.cluster.kubectl_path, self.cluster.helm_path)
+
+    def start(self, component: str, ports: dict[int, int], env: dict[str, str], extra: list[str]) -> Program:
+        """The component as its Deployment in the installed release would run it (volumes projected, ports mapped)."""
+        pod = pod_spec(self.manifest(), f"{self.name}-signalcraft-{component}")
+        argv = container_argv(pod, self.workdir / component, self.read_secret, ports)
+        return Program([*argv, *extra], self.workdir / f"{component}.log", env=env).start()
+
+    def read_secret(self, name: str) -> dict[str, str]:
+        return decode_secret(self.cluster.kubectl_json("get", "secret", name, "-n", self.namespace))
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiServer]:
-    with running_api_server(tmp_path / "api") as server:
+def install(cluster: Cluster, api: ApiServer, workdir: Path, name: str, *values: str) -> Release:
+    """Create the Secrets the chart expects (as its NOTES say), then `helm install` with the test API's URL."""
+    namespace = cluster.create_namespace(f"{name}-system")
+    keys = {
+        "signalcraft-operator-api-key": api.admin_key,
+        "signalcraft-webhook-api-key": api.create_key(f"webhook-{namespace}", ["events:write"]),
+    }
+    for secret, key in keys.items():
+        cluster.kubectl("create", "secret", "generic", secret, "-n", namespace, f"--from-literal=api-key={key}")
+    cluster.kubectl("create", "secret", "generic", "signalcraft-webhook-token", "-n", namespace, "--from-literal=token=t0k")
+    helm("install", name, str(CHART), "-n", namespace, "--set", f"api.url={api.url}", *values, env=cluster.env)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return Release(name, namespace, api, cluster, workdir)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with running_api_server(tmp_path_factory.mktemp("api")) as server:
         yield server
 
 
-def test_install_upgrade_and_run_as_the_chart_service_account(crds: Cluster, api: ApiServer, tmp_path: Path) -> None:
-    system, team, other = (crds.create_namespace(prefix) for prefix in ("sc-system", "team-a", "team-b"))
-    values = ["--set", f"watchNamespaces={{{team}}}", "--set", "webhook.enabled=false", "--set", "crds.enabled=false"]
-    helm(crds, "install", "sc", str(CHART), "-n", system, *API, *values)
-    helm(crds, "upgrade", "sc", str(CHART), "-n", system, *API, *values, "--set", "operator.workerLimit=10")
-    assert "REVISION: 2" in helm(crds, "status", "sc", "-n", system).stdout
+@dataclass
+class Namespaced:
+    release: Release
+    team: str
+    other: str
 
-    kubeconfig = crds.service_account_kubeconfig(system, "sc-signalcraft-operator", tmp_path / "operator.kubeconfig")
-    as_operator = Cluster(kubeconfig, crds.kubectl_path, crds.helm_path)
-    crds.kubectl("create", "secret", "generic", "elsewhere", "-n", other, "--from-literal=k=v")
-    denied = as_operator.kubectl("get", "secret", "elsewhere", "-n", other, check=False)
+
+@pytest.fixture(scope="module")
+def namespaced(crds: Cluster, api: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Namespaced]:
+    """A release watching one team namespace; the CRDs are the suite's (crds.enabled=false)."""
+    team, other = crds.create_namespace("team-a"), crds.create_namespace("team-b")
+    values = [
+        *("--set", f"watchNamespaces={{{team}}}", "--set", "crds.enabled=false"),
+        *("--set", f"webhook.integration={team}.cluster-alertmanager", "--set", "webhook.clusterName=e2e"),
+    ]
+    release = install(crds, api, tmp_path_factory.mktemp("namespaced"), "sc", *values)
+    helm("upgrade", "sc", str(CHART), "-n", release.namespace, "--reuse-values", "--set", "operator.workerLimit=10")
+    yield Namespaced(release, team, other)
+    helm("uninstall", "sc", "-n", release.namespace, env=crds.env)
+
+
+def test_upgrade_changes_the_running_arguments(crds: Cluster, namespaced: Namespaced) -> None:
+    release = namespaced.release
+    status = helm("status", release.name, "-n", release.namespace, env=crds.env).stdout
+    assert "REVISION: 2" in status
+    assert "STATUS: deployed" in status
+    (operator,) = pod_spec(release.manifest(), "sc-signalcraft-operator")["containers"]
+    assert "--worker-limit=10" in operator["args"]
+    assert f"--namespace={namespaced.team}" in operator["args"]
+
+
+def test_namespaced_rbac_is_exactly_the_chart_rules(crds: Cluster, namespaced: Namespaced) -> None:
+    release = namespaced.release
+    as_operator = release.as_service_account("operator")
+    assert rules_granted(as_operator, namespaced.team) == expand(OPERATOR_RULES + CLUSTER_ID_RULES)
+    assert rules_granted(as_operator, namespaced.other) == expand(CLUSTER_ID_RULES)
+    crds.kubectl("create", "secret", "generic", "elsewhere", "-n", namespaced.other, "--from-literal=k=v")
+    denied = as_operator.kubectl("get", "secret", "elsewhere", "-n", namespaced.other, check=False)
     assert denied.returncode != 0
-    assert "forbidden" in denied.stderr.lower()
+    assert "forbidden" in denied.stderr
+    # The webhook's ServiceAccount has no token mounted and no rules at all: a token made for it can do nothing.
+    as_webhook = release.as_service_account("webhook")
+    assert rules_granted(as_webhook, release.namespace) == set()
+    assert "forbidden" in as_webhook.kubectl("get", "secrets", "-n", release.namespace, check=False).stderr
 
-    with running_operator(as_operator, api.url, api.admin_key, tmp_path / "op", namespaces=[team]):
+
+def test_operator_from_the_release_reconciles_as_its_service_account(crds: Cluster, namespaced: Namespaced) -> None:
+    release, team = namespaced.release, namespaced.team
+    as_operator = release.as_service_account("operator")
+    health = free_port()
+    operator = release.start(
+        "operator", {8080: health, 8081: free_port()}, {"KUBECONFIG": str(as_operator.kubeconfig)}, []
+    )
+    try:
+        wait_until(
+            lambda: operator.running and httpx.get(f"http://127.0.0.1:{health}/healthz", timeout=2).is_success,
+            timeout=60,
+            what=f"the operator's health endpoint:\n{operator.log()[-3000:]}",
+        )
         for sample in ("escalationpolicy.yaml", "alertpolicy.yaml", "integration.yaml"):
-            crds.kubectl("apply", "-n", team, "-f", str(REPO / "config" / "samples" / sample))
+            crds.kubectl("apply", "-n", team, "-f", str(SAMPLES / sample))
         wait_condition(crds, "alertpolicy", team, "db-cpu", "Ready", "True")
         wait_condition(crds, "integration", team, "cluster-alertmanager", "Ready", "True")
-        crds.kubectl("get", "secret", "cluster-alertmanager-signalcraft", "-n", team)
-        events = crds.kubectl_json("get", "events", "-n", team)["items"]
-        assert any(event["reason"] == "Created" for event in events), "the chart's RBAC lets the operator post Events"
+        connection = decode_secret(crds.kubectl_json("get", "secret", "cluster-alertmanager-signalcraft", "-n", team))
+        assert connection["webhookURL"].startswith(release.api.url)
+        reasons = {event["reason"] for event in crds.kubectl_json("get", "events", "-n", team)["items"]}
+        assert "Created" in reasons, "the chart's RBAC lets the operator post Events"
         crds.kubectl("delete", "alertpolicy", "db-cpu", "-n", team, "--timeout=60s")
-    with Remote(api) as remote:
-        assert remote.get("alert-policies", f"{team}.db-cpu") is None
-        assert remote.get("escalation-policies", f"{team}.db-oncall") is not None
-    helm(crds, "uninstall", "sc", "-n", system)
+        with Remote(release.api) as remote:
+            assert remote.get("alert-policies", f"{team}.db-cpu") is None
+            assert remote.get("escalation-policies", f"{team}.db-oncall") is not None
+        assert "Forbidden" not in operator.log(), operator.log()[-3000:]
+    finally:
+        operator.stop()
+
+
+def alertmanager_from_the_example(workdir: Path, webhook_url: str, token: str) -> Alertmanager:
+    """A real Alertmanager running config/alertmanager/alertmanager.yml, pointed at `webhook_url`, with short timers."""
+    config = yaml.safe_load((REPO / "config" / "alertmanager" / "alertmanager.yml").read_text())
+    (webhook,) = config["receivers"][0]["webhook_configs"]
+    assert webhook["url"].endswith(".svc:8090/alertmanager")
+    assert webhook["http_config"]["authorization"]["type"] == "Bearer"
+    webhook["url"] = f"{webhook_url}/alertmanager"
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "token").write_text(token)
+    webhook["http_config"]["authorization"]["credentials_file"] = str(workdir / "token")
+    config["route"].update(group_wait="1s", group_interval="1s")
+    (workdir / "am.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    program = Program(
+        [
+            f"--config.file={workdir / 'am.yml'}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        workdir / "alertmanager.log",
+        executable=str(binaries.ensure("alertmanager")),
+    ).start()
+    manager = Alertmanager(program, port)
+    wait_until(
+        lambda: httpx.get(f"{manager.url}/-/ready", timeout=2).status_code == 200, timeout=30, what="Alertmanager"
+    )
+    return manager
+
+
+def test_webhook_from_the_release_takes_alerts_from_the_example_routing(
+    crds: Cluster, namespaced: Namespaced, tmp_path: Path
+) -> None:
+    release, team = namespaced.release, namespaced.team
+    port = free_port()
+    # No KUBECONFIG: like its pod (no ServiceAccount token mounted), the webhook has no Kubernetes credentials.
+    env = {key: value for key, value in os.environ.items() if key != "KUBECONFIG"}
+    webhook = release.start("webhook", {8090: port}, env, ["--host=127.0.0.1"])
+    alertmanager = None
+    try:
+        wait_until(
+            lambda: webhook.running and httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).is_success,
+            timeout=30,
+            what=f"the webhook:\n{webhook.log()[-3000:]}",
+        )
+        token = release.read_secret("signalcraft-webhook-token")["token"]
+        alertmanager = alertmanager_from_the_example(tmp_path / "am", f"http://127.0.0.1:{port}", token)
+        alertmanager.fire({"labels": {"alertname": "DiskFull", "severity": "critical"}, "annotations": {}})
+        integration = f"{team}.cluster-alertmanager"
+        with release.api.client() as client:
+
+            def grouped() -> list[dict[str, Any]]:
+                listed = client.get("/v1/alert-groups", params={"integration": integration}).json()["items"]
+                return [group for group in listed if group["group_key"].endswith('alertname="DiskFull"}')]
+
+            (group,) = wait_until(grouped, timeout=60, what="the alert in SignalCraft")  # type: ignore[misc]
+            assert group["severity"] == "critical"
+            (alert,) = client.get(f"/v1/alert-groups/{group['id']}/alerts").json()
+            assert alert["labels"]["k8s_cluster"] == "e2e", "webhook.clusterName reaches the alerts"
+    finally:
+        if alertmanager is not None:
+            alertmanager.program.stop()
+        webhook.stop()
+
+
+def test_cluster_wide_install_adopts_crds_and_uninstall_keeps_them(
+    crds: Cluster, api: ApiServer, tmp_path: Path
+) -> None:
+    # --take-ownership: the suite installed the CRDs already; the release adopts them as an upgrade from crds/ would.
+    release = install(crds, api, tmp_path, "scw", "--set", "webhook.enabled=false", "--take-ownership")
+    team = crds.create_namespace("anywhere")
+    as_operator = release.as_service_account("operator")
+    assert rules_granted(as_operator, team) == expand(OPERATOR_RULES + CLUSTER_ID_RULES)
+    for verb, resource in (("delete", "secrets"), ("get", "configmaps"), ("list", "namespaces"), ("create", "pods")):
+        assert as_operator.kubectl("auth", "can-i", verb, resource, "-n", team, check=False).stdout.strip() == "no"
+
+    operator = release.start(
+        "operator", {8080: free_port(), 8081: free_port()}, {"KUBECONFIG": str(as_operator.kubeconfig)}, []
+    )
+    try:
+        crds.kubectl("apply", "-n", team, "-f", str(SAMPLES / "escalationpolicy.yaml"))
+        wait_condition(crds, "escalationpolicy", team, "db-oncall", "Ready", "True")
+    finally:
+        operator.stop()
+    assert "Forbidden" not in operator.log(), operator.log()[-3000:]
+
+    crd = crds.kubectl_json("get", "crd", "escalationpolicies.signalcraft.io")
+    assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert crd["metadata"]["annotations"]["meta.helm.sh/release-name"] == "scw"
+    helm("uninstall", "scw", "-n", release.namespace, env=crds.env)
+    assert crds.kubectl("get", "clusterrole", "scw-signalcraft-operator", check=False).returncode != 0
+    crds.kubectl("get", "crd", "alertpolicies.signalcraft.io", "escalationpolicies.signalcraft.io")
+    crds.kubectl("get", "escalationpolicy", "db-oncall", "-n", team)

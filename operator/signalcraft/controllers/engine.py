@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import yaml
 from pydantic import ValidationError as SpecValidationError
 
 from signalcraft.api import Manager, Resource, SignalCraftClient
@@ -464,6 +465,8 @@ class Reconciler:
             "webhookToken": connection.webhook_token,
             "integrationKey": connection.integration_key,
         }
+        if ctx.spec.type.value == "alertmanager":
+            data["alertmanager.yml"] = alertmanager_receiver(connection.webhook_url)
         secret_hash = fingerprint(data)
         if secret_hash != status.get("connectionSecretHash"):
             await self.kube.write_owned_secret(ctx.obj.namespace, target.name, data, ctx.obj.body)
@@ -655,6 +658,16 @@ class _Pass:
 
     def created(self) -> str:
         return f"created SignalCraft {self.kind.collection} object {self.remote_name!r}"
+
+
+def alertmanager_receiver(webhook_url: str) -> str:
+    """A ready-to-use Alertmanager receiver for an alertmanager Integration (written to its connection Secret)."""
+    receiver = {
+        "receivers": [
+            {"name": "signalcraft", "webhook_configs": [{"url": webhook_url, "send_resolved": True, "timeout": "10s"}]}
+        ]
+    }
+    return yaml.safe_dump(receiver, sort_keys=False)
 
 
 def _status_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
