@@ -1,14 +1,15 @@
 """The in-cluster ingestion webhook: authenticate, parse with the shared strategies, spool durably, then answer.
 
 A 2xx means the alerts are on disk; the forwarder delivers them to the API afterwards. Bad payloads get 400 with the
-reason (nothing spooled); a full or unwritable spool gets 503 with Retry-After (Alertmanager retries 5xx only).
+reason (nothing spooled); a full or unwritable spool gets 503 with Retry-After — never 429, because Alertmanager
+retries only 5xx.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -19,93 +20,146 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from signalcraft.api import SignalCraftClient
-from signalcraft.ingest.errors import IngestError
+from signalcraft.ingest.config import Integration
+from signalcraft.ingest.errors import AuthenticationError, IngestError, PayloadTooLargeError, RetryLaterError
 from signalcraft.ingest.forwarder import Forwarder
 from signalcraft.ingest.metrics import WebhookMetrics
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
-from signalcraft.ingest.sources.registry import ALERT_SOURCE_NAMES, UnknownSourceError, get_strategy
+from signalcraft.ingest.model import AlertEvent
+from signalcraft.ingest.sources.base import InboundRequest, SourceStrategy
+from signalcraft.ingest.sources.cloudwatch import CloudwatchSource, SnsSettings
+from signalcraft.ingest.sources.registry import get_strategy
 from signalcraft.ingest.spool import Spool, SpoolFullError, SpoolUnavailableError
 
 MAX_BODY_BYTES = 1024 * 1024
+ALERTMANAGER_PATH = "/alertmanager"
 
 
 @dataclass
 class WebhookConfig:
-    integration: str
-    credentials: IntegrationCredentials
+    integrations: Sequence[Integration]
     cluster_name: str = ""
-    sources: tuple[str, ...] = ALERT_SOURCE_NAMES
-    forward: bool = True
     extra_labels: dict[str, str] = field(default_factory=dict)
+    sns: SnsSettings = field(default_factory=SnsSettings)
+    max_body_bytes: int = MAX_BODY_BYTES
+    retry_after_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """One integration's strategy for one source, built once (strategies keep caches, e.g. SNS certificates)."""
+
+    integration: Integration
+    strategy: SourceStrategy
 
 
 def _problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {
-        "type": f"https://signalcraft.io/problems/{code}",
-        "title": code,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
+    body = {"type": f"https://signalcraft.io/problems/{code}", "title": code, "status": status, "detail": detail}
+    return JSONResponse(
+        {**body, "code": code}, status_code=status, headers=headers, media_type="application/problem+json"
+    )
 
 
-def create_webhook_app(config: WebhookConfig, spool: Spool, api: SignalCraftClient | None) -> Starlette:
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it exceeds `limit` (never buffered beyond it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"bodies are limited to {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"bodies are limited to {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_webhook_app(
+    config: WebhookConfig, spool: Spool, connect: Callable[[], SignalCraftClient] | None
+) -> Starlette:
+    """`connect` builds the API client the forwarder delivers with; None runs without forwarding (spool only)."""
     metrics = WebhookMetrics()
-    forwarder = Forwarder(spool, api, metrics) if api is not None and config.forward else None
+    forwarder = Forwarder(spool, connect, metrics) if connect is not None else None
     tasks: list[asyncio.Task[None]] = []
+    receivers: dict[str, list[Receiver]] = {}
+    for integration in config.integrations:
+        for source in integration.sources:
+            strategy = get_strategy(source, integration.settings, sns=config.sns)
+            receivers.setdefault(source, []).append(Receiver(integration, strategy))
+    context = {**config.extra_labels, **({"k8s_cluster": config.cluster_name} if config.cluster_name else {})}
+    retry_after = {"Retry-After": str(config.retry_after_seconds)}
 
-    async def receive(request: Request) -> Response:
-        source = request.path_params.get("source", "alertmanager")
-        if source not in config.sources:
+    async def authenticated(candidates: list[Receiver], inbound: InboundRequest) -> Receiver:
+        """The first integration whose credentials the request proves (each check is constant-time)."""
+        for receiver in candidates:
+            try:
+                if isinstance(receiver.strategy, CloudwatchSource):
+                    # May fetch the SNS signing certificate: keep that off the event loop.
+                    await asyncio.to_thread(receiver.strategy.authenticate, inbound, receiver.integration.credentials())
+                else:
+                    receiver.strategy.authenticate(inbound, receiver.integration.credentials())
+            except AuthenticationError:
+                continue
+            return receiver
+        raise AuthenticationError("missing or wrong credentials for this webhook")
+
+    async def accept(request: Request, source: str) -> Response:
+        candidates = receivers.get(source)
+        if not candidates:
             metrics.rejected.labels("unknown-source").inc()
-            return _problem(404, "unknown-source", f"this webhook does not take {source!r}")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            metrics.rejected.labels("too-large").inc()
-            return _problem(413, "payload-too-large", f"bodies are limited to {MAX_BODY_BYTES} bytes")
-        inbound = InboundRequest({k.lower(): v for k, v in request.headers.items()}, body, dict(request.query_params))
+            return _problem(404, "unknown-source", f"this webhook takes no {source!r} alerts")
         try:
-            strategy = get_strategy(source)
-            await asyncio.to_thread(strategy.authenticate, inbound, config.credentials)
-            events = strategy.parse(inbound, config.integration)
-        except UnknownSourceError as exc:
-            return _problem(404, "unknown-source", str(exc))
+            body = await _body(request, config.max_body_bytes)
+            inbound = InboundRequest(
+                {name.lower(): value for name, value in request.headers.items()}, body, dict(request.query_params)
+            )
+            receiver = await authenticated(candidates, inbound)
+            events = receiver.strategy.parse(inbound, receiver.integration.name)
+            if isinstance(receiver.strategy, CloudwatchSource):
+                await receiver.strategy.confirm_subscription(inbound)
+        except RetryLaterError as exc:
+            metrics.rejected.labels(exc.code).inc()
+            return _problem(exc.status_code, exc.code, exc.reason, {"Retry-After": str(exc.retry_after)})
         except IngestError as exc:
-            metrics.rejected.labels("unauthenticated" if exc.status_code in (401, 403) else "invalid-payload").inc()
-            code = "unauthenticated" if exc.status_code == 401 else "invalid-payload"
-            return _problem(exc.status_code, code, exc.reason)
+            metrics.rejected.labels(exc.code).inc()
+            return _problem(exc.status_code, exc.code, exc.reason)
         if not events:
             return JSONResponse({"accepted": 0}, status_code=202)
-        context = {**config.extra_labels, **({"k8s_cluster": config.cluster_name} if config.cluster_name else {})}
-        enriched = [e.model_copy(update={"labels": {**context, **e.labels}}) for e in events] if context else events
-        payload = json.dumps({"events": [e.model_dump(mode="json") for e in enriched]}).encode()
+        if context:
+            events = [event.model_copy(update={"labels": {**context, **event.labels}}) for event in events]
         try:
-            key = await spool.append(payload)
+            await spool.append(_entry(events))
         except SpoolFullError as exc:
             metrics.rejected.labels("spool-full").inc()
-            return _problem(503, "spool-full", str(exc), {"Retry-After": "10"})
+            return _problem(503, "spool-full", str(exc), retry_after)
         except SpoolUnavailableError as exc:
             metrics.rejected.labels("spool-unavailable").inc()
-            return _problem(503, "spool-unavailable", str(exc), {"Retry-After": "10"})
+            return _problem(503, "spool-unavailable", str(exc), retry_after)
         metrics.received.labels(source).inc()
-        metrics.spool_depth.set(spool.depth)
-        return JSONResponse({"accepted": len(events), "spool_key": key}, status_code=202)
+        return JSONResponse({"accepted": len(events)}, status_code=202)
+
+    async def receive(request: Request) -> Response:
+        return await accept(request, request.path_params["source"])
+
+    async def receive_alertmanager(request: Request) -> Response:
+        return await accept(request, "alertmanager")
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
+        if not spool.writable:
+            return _problem(503, "spool-unavailable", "the spool is not open", retry_after)
+        if spool.depth >= spool.capacity:
+            return _problem(503, "spool-full", "the spool is full", retry_after)
         if forwarder is not None and not forwarder.alive:
             return _problem(503, "forwarder-stopped", "the forwarder task has stopped")
-        if spool.depth >= spool.capacity:
-            return _problem(503, "spool-full", "the spool is full")
         return JSONResponse({"status": "ready", "spool_depth": spool.depth})
 
     async def metrics_endpoint(_: Request) -> Response:
         metrics.spool_depth.set(spool.depth)
         metrics.oldest_age.set(await spool.oldest_age())
-        return Response(generate_latest(metrics.registry), media_type="text/plain")
+        return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -119,16 +173,19 @@ def create_webhook_app(config: WebhookConfig, spool: Spool, api: SignalCraftClie
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await spool.close()
-            if api is not None:
-                await api.aclose()
 
     return Starlette(
         routes=[
             Route("/api/v1/webhooks/{source}", receive, methods=["POST"]),
-            Route("/alertmanager", receive, methods=["POST"]),
+            Route(ALERTMANAGER_PATH, receive_alertmanager, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
         ],
         lifespan=lifespan,
     )
+
+
+def _entry(events: Sequence[AlertEvent]) -> bytes:
+    """A spool entry: the body of `POST /v1/alert-events` for these events."""
+    return json.dumps({"events": [event.model_dump(mode="json") for event in events]}).encode()

@@ -11,6 +11,7 @@ import asyncio
 import sqlite3
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,7 @@ CREATE TABLE IF NOT EXISTS entries (
     key TEXT NOT NULL UNIQUE,
     payload BLOB NOT NULL,
     created_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     key TEXT PRIMARY KEY, payload BLOB NOT NULL, reason TEXT NOT NULL, created_at REAL NOT NULL
@@ -57,7 +57,9 @@ class Spool:
         self._writer: asyncio.Task[None] | None = None
         self._depth = 0
         self._lock = asyncio.Lock()
+        self._appended = asyncio.Event()
         self.commits = 0
+        """Transactions that stored entries: with group commit, fewer than the entries stored."""
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,9 +87,19 @@ class Spool:
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
+        # Requests still waiting were never stored: they must hear so (and their senders retry).
+        while not self._pending.empty():
+            _, _, done = self._pending.get_nowait()
+            if not done.done():
+                done.set_exception(SpoolUnavailableError("the spool closed before this entry was stored"))
         if self._db is not None:
             self._db.close()
             self._db = None
+
+    @property
+    def writable(self) -> bool:
+        """Open, with its writer running (appends can be stored)."""
+        return self._db is not None and self._writer is not None and not self._writer.done()
 
     @property
     def depth(self) -> int:
@@ -95,12 +107,19 @@ class Spool:
 
     async def append(self, payload: bytes) -> str:
         """Durably store one entry; return its key (the idempotency key the forwarder will use)."""
+        if not self.writable:
+            raise SpoolUnavailableError("the spool is not open")
         if self._depth + self._pending.qsize() >= self.capacity:
             raise SpoolFullError(f"the spool holds {self.capacity} entries")
         key = str(uuid.uuid4())
         if not self.group_commit:
             async with self._lock:
-                await asyncio.to_thread(self._insert, [(key, payload)])
+                try:
+                    await asyncio.to_thread(self._insert, [(key, payload)])
+                except sqlite3.Error as exc:
+                    raise SpoolUnavailableError(f"the spool cannot be written: {exc}") from None
+            self._depth += 1
+            self._appended.set()
             return key
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.put_nowait((key, payload, done))
@@ -115,12 +134,14 @@ class Spool:
             try:
                 async with self._lock:
                     await asyncio.to_thread(self._insert, [(key, payload) for key, payload, _ in batch])
-            except sqlite3.Error as exc:
-                failure = SpoolUnavailableError(f"the spool cannot be written: {exc}")
+            except Exception as exc:  # whatever failed, these requests must hear "not stored"
+                failure = SpoolUnavailableError(f"the spool cannot be written: {type(exc).__name__}: {exc}")
                 for _, _, done in batch:
                     if not done.done():
                         done.set_exception(failure)
                 continue
+            self._depth += len(batch)
+            self._appended.set()
             for _, _, done in batch:
                 if not done.done():
                     done.set_result(None)
@@ -135,36 +156,56 @@ class Spool:
             )
             db.execute("COMMIT")  # synchronous=FULL: this fsyncs once for the whole batch
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        self._depth += len(rows)
         self.commits += 1
 
     async def due(self, limit: int = 50) -> list[Entry]:
+        """The oldest entries, in the order they were acknowledged."""
         async with self._lock:
             rows = await asyncio.to_thread(
                 lambda: self.db.execute(
-                    "SELECT id, key, payload, created_at, attempts FROM entries "
-                    "WHERE next_attempt_at <= ? ORDER BY id LIMIT ?",
-                    (time.time(), limit),
+                    "SELECT id, key, payload, created_at, attempts FROM entries ORDER BY id LIMIT ?", (limit,)
                 ).fetchall()
             )
         return [Entry(*row) for row in rows]
 
-    async def delivered(self, entry: Entry) -> None:
+    async def wait_for_append(self, at_most: float) -> None:
+        """Return when an entry was stored since the last call, or after `at_most` seconds."""
+        try:
+            await asyncio.wait_for(self._appended.wait(), at_most)
+        except TimeoutError:
+            return
+        finally:
+            self._appended.clear()
+
+    async def delivered(self, entries: Sequence[Entry]) -> None:
+        """Remove entries the API accepted, in one transaction (one fsync however many)."""
+
+        def delete() -> int:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                count = sum(db.execute("DELETE FROM entries WHERE id = ?", (entry.id,)).rowcount for entry in entries)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return count
+
+        if not entries:
+            return
         async with self._lock:
-            deleted = await asyncio.to_thread(
-                lambda: self.db.execute("DELETE FROM entries WHERE id = ?", (entry.id,)).rowcount
-            )
+            deleted = await asyncio.to_thread(delete)
         self._depth -= deleted
 
-    async def postpone(self, entry: Entry, delay: float) -> None:
+    async def attempted(self, entry: Entry) -> None:
+        """Count a failed delivery attempt of `entry` (kept for operators inspecting a stuck spool)."""
         async with self._lock:
             await asyncio.to_thread(
-                lambda: self.db.execute(
-                    "UPDATE entries SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
-                    (time.time() + delay, entry.id),
-                )
+                lambda: self.db.execute("UPDATE entries SET attempts = attempts + 1 WHERE id = ?", (entry.id,))
             )
 
     async def dead_letter(self, entry: Entry, reason: str) -> None:
@@ -183,6 +224,14 @@ class Spool:
         async with self._lock:
             await asyncio.to_thread(move)
         self._depth -= 1
+
+    async def dead_letters(self) -> list[tuple[str, str]]:
+        """(key, reason) of every entry the API refused for good, oldest first."""
+        async with self._lock:
+            rows = await asyncio.to_thread(
+                lambda: self.db.execute("SELECT key, reason FROM dead_letters ORDER BY created_at").fetchall()
+            )
+        return [(str(key), str(reason)) for key, reason in rows]
 
     async def oldest_age(self) -> float:
         async with self._lock:
