@@ -6,6 +6,7 @@ acknowledged; a full spool answers 503 so the sender retries.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.support.api_server import ApiServer, running_api_server
+from tests.support.faults import throttling_proxy
 from tests.support.processes import wait_until
 from tests.support.webhook import running_alertmanager, running_webhook, start_webhook
 
@@ -159,3 +161,39 @@ def test_full_spool_answers_503(api: ApiServer, tmp_path: Path) -> None:
         assert "groupKey" in bad.json()["detail"]
         unauthenticated = httpx.post(f"{webhook.url}/alertmanager", json=am_body("x"))
         assert unauthenticated.status_code == 401
+
+
+def test_forwarder_obeys_retry_after_and_keeps_the_acknowledged_order(api: ApiServer, tmp_path: Path) -> None:
+    with throttling_proxy(api.url) as proxy:
+        proxy.throttle(times=2, retry_after=2)
+        with running_webhook(api, tmp_path / "webhook", "throttled", api_url=proxy.url) as webhook:
+            assert webhook.post(am_body("Flap")).status_code == 202
+            assert webhook.post(am_body("Flap", status="resolved")).status_code == 202
+
+            def settled() -> list[dict[str, Any]] | None:
+                found = groups(api, "throttled")
+                return found if found and webhook.metric("signalcraft_webhook_spool_depth") == 0 else None
+
+            found = wait_until(settled, timeout=60, what="both entries delivered")
+            assert isinstance(found, list)
+            assert [group["status"] for group in found] == ["resolved"], "the resolve was delivered after the firing"
+    posts = [arrival for arrival in proxy.arrivals if arrival.path == "/v1/alert-events"]
+    assert [arrival.status for arrival in posts] == [429, 429, 202, 202]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(posts)]
+    assert gaps[0] >= 1.9, f"Retry-After: 2 was not obeyed: {gaps}"
+    assert gaps[1] >= 1.9, f"Retry-After: 2 was not obeyed: {gaps}"
+
+
+def test_a_refused_api_key_keeps_every_entry_until_the_key_file_is_fixed(api: ApiServer, tmp_path: Path) -> None:
+    with running_webhook(api, tmp_path / "webhook", "rotated", api_key="sc_wrong_key") as webhook:
+        for index in range(3):
+            assert webhook.post(am_body(f"Rotated{index}")).status_code == 202
+        wait_until(
+            lambda: webhook.metric("signalcraft_webhook_delivery_failures_total", kind="unauthorized") >= 1,
+            timeout=30,
+            what="the API refusing the key",
+        )
+        assert webhook.metric("signalcraft_webhook_spool_depth") == 3, "a refused key never discards alerts"
+        (tmp_path / "webhook" / "api.key").write_text(api.create_key("webhook-rotated", ["events:write"]))
+        wait_until(lambda: len(groups(api, "rotated")) == 3, timeout=90, interval=0.5, what="delivery with the new key")
+        wait_until(lambda: webhook.metric("signalcraft_webhook_spool_depth") == 0, timeout=30, what="an empty spool")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,30 +39,44 @@ class WebhookProcess:
         assert self.program.running, f"the webhook exited:\n{self.program.log()[-3000:]}"
         return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
 
-    def metric(self, name: str) -> float:
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples of `name` (with these label values) on the webhook's /metrics."""
         text = httpx.get(f"{self.url}/metrics", timeout=5).text
         return sum(
             sample.value
             for family in text_string_to_metric_families(text)
             for sample in family.samples
-            if sample.name == name
+            if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items())
         )
 
     def post(self, body: dict[str, Any], path: str = "/alertmanager") -> httpx.Response:
         return httpx.post(f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
 
 
-def start_webhook(api: ApiServer, workdir: Path, integration: str, *, capacity: int = 100_000) -> WebhookProcess:
+def start_webhook(
+    api: ApiServer,
+    workdir: Path,
+    integration: str,
+    *,
+    capacity: int = 100_000,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> WebhookProcess:
+    """A `signalcraft webhook` forwarding to `api` (or to `api_url`, e.g. a fault-injecting proxy in front of it).
+
+    Its API key is in `<workdir>/api.key` (a new events:write key unless `api_key` is given).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     key_file, token_file = workdir / "api.key", workdir / "token"
-    key_file.write_text(api.create_key(f"webhook-{integration}", ["events:write"]))
+    key_file.write_text(api_key if api_key is not None else api.create_key(f"webhook-{integration}", ["events:write"]))
     token = f"tok-{integration}"
     token_file.write_text(token)
     port = free_port()
     argv = [
-        *("webhook", "--api-url", api.url, "--api-key-file", str(key_file), "--integration", integration),
+        *("webhook", "--api-url", api_url or api.url, "--api-key-file", str(key_file), "--integration", integration),
         *("--spool", str(workdir / "spool.db"), "--spool-capacity", str(capacity), "--token-file", str(token_file)),
-        *("--cluster-name", "e2e", "--host", "127.0.0.1", "--port", str(port)),
+        *("--cluster-name", "e2e", "--host", "127.0.0.1", "--port", str(port), *extra_args),
     ]
     running = WebhookProcess(Program(argv, workdir / "webhook.log").start(), port, token, workdir / "spool.db", argv)
     wait_until(running.healthy, timeout=30, what="the webhook")
