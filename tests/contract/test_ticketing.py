@@ -180,3 +180,28 @@ def test_create_ticket_needs_a_ticketing_integration(admin: httpx.Client, api: A
         422,
         "not-a-ticket-system",
     )
+
+
+def _shape(value: Any) -> Any:
+    """The JSON structure of a value: object keys and element types, with the values themselves left out."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_jira_create_body_has_the_shapes_of_atlassians_published_example(admin: httpx.Client, jira: FakeJira) -> None:
+    """Every field we send is a field of the create-issue example in Atlassian's OpenAPI, shaped the same way
+    (references as objects, labels as strings, the description as an ADF document of paragraphs and text nodes)."""
+    example = json.loads((PAYLOADS / "jira-rest" / "create-issue-request-v3-adf.json").read_text())["fields"]
+    name, _ = jira_integration(admin, jira)
+    group = fire(admin, unique("am"), "g", "shape")
+    wait_until(lambda: ticket_of(admin, group, name).get("key"), timeout=30, what="the Jira ticket")
+    (sent,) = [fields for fields in jira.created if f"signalcraft-{group}" in fields["labels"]]
+    assert set(sent) <= set(example), f"fields Atlassian's example does not have: {set(sent) - set(example)}"
+    assert _shape(sent["description"]) == _shape(example["description"])
+    assert _shape(sent["labels"]) == _shape(example["labels"])
+    for reference in ("project", "issuetype", "priority"):
+        assert isinstance(sent[reference], dict)
+        assert set(sent[reference]) & {"id", "key", "name"}
