@@ -1,0 +1,260 @@
+"""The Helm chart rendered and linted by the real helm binary, without a cluster: value combinations, the RBAC each
+mode grants (exactly), hardening, the schema's error messages, and that the programs accept the arguments it writes."""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+from tests.support.helm import CHART, CLUSTER_ID_RULES, OPERATOR_RULES, TEST_API_URL, helm, of_kind, render
+
+from signalcraft.controllers.cli import operator as operator_command
+from signalcraft.ingest.cli import webhook as webhook_command
+
+REPO = Path(__file__).resolve().parents[2]
+API = ("--set", f"api.url={TEST_API_URL}")
+RELEASE = "rel"
+
+
+def by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    """Objects of one kind by name (for kinds the chart renders once per name)."""
+    return {doc["metadata"]["name"]: doc for doc in of_kind(documents, kind)}
+
+
+def container(documents: list[dict[str, Any]], component: str) -> dict[str, Any]:
+    deployment = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-{component}"]
+    (only,) = deployment["spec"]["template"]["spec"]["containers"]
+    return dict(only)
+
+
+COMBINATIONS = {
+    "default": [],
+    "namespaced": ["--set", "watchNamespaces={team-a,team-b}", "--set", "clusterId=prod-eu"],
+    "no-crds-no-webhook": ["--set", "crds.enabled=false", "--set", "webhook.enabled=false"],
+    "prometheus-operator": [
+        *("--set", "webhook.alertmanagerConfig.enabled=true"),
+        *("--set", "operator.metrics.serviceMonitor.enabled=true"),
+        *("--set", "webhook.metrics.serviceMonitor.enabled=true"),
+    ],
+    "single-webhook-on-a-volume": [
+        *("--set", "webhook.replicas=1", "--set", "webhook.podDisruptionBudget.enabled=false"),
+        *("--set", "webhook.spool.persistentVolumeClaim=spool", "--set", "operator.metrics.service=false"),
+    ],
+}
+
+EXPECTED_KINDS = {
+    "default": {
+        "CustomResourceDefinition": 3,
+        "ServiceAccount": 2,
+        "ClusterRole": 2,
+        "ClusterRoleBinding": 2,
+        "Deployment": 2,
+        "Service": 2,
+        "PodDisruptionBudget": 1,
+    },
+    "namespaced": {
+        "CustomResourceDefinition": 3,
+        "ServiceAccount": 2,
+        "Role": 2,
+        "RoleBinding": 2,
+        "Deployment": 2,
+        "Service": 2,
+        "PodDisruptionBudget": 1,
+    },
+    "no-crds-no-webhook": {
+        "ServiceAccount": 1,
+        "ClusterRole": 2,
+        "ClusterRoleBinding": 2,
+        "Deployment": 1,
+        "Service": 1,
+    },
+    "prometheus-operator": {
+        "CustomResourceDefinition": 3,
+        "ServiceAccount": 2,
+        "ClusterRole": 2,
+        "ClusterRoleBinding": 2,
+        "Deployment": 2,
+        "Service": 2,
+        "PodDisruptionBudget": 1,
+        "ServiceMonitor": 2,
+        "AlertmanagerConfig": 1,
+    },
+    "single-webhook-on-a-volume": {
+        "CustomResourceDefinition": 3,
+        "ServiceAccount": 2,
+        "ClusterRole": 2,
+        "ClusterRoleBinding": 2,
+        "Deployment": 2,
+        "Service": 1,
+    },
+}
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+def test_lint_strict_and_the_objects_each_combination_renders(combination: str) -> None:
+    values = COMBINATIONS[combination]
+    helm("lint", "--strict", str(CHART), *API, *values)
+    assert Counter(doc["kind"] for doc in render(*values)) == EXPECTED_KINDS[combination]
+
+
+def test_cluster_wide_mode_grants_exactly_the_operator_rules() -> None:
+    documents = render()
+    roles = by_kind(documents, "ClusterRole")
+    assert roles[f"{RELEASE}-signalcraft-operator"]["rules"] == OPERATOR_RULES
+    assert roles[f"{RELEASE}-signalcraft-operator-cluster-id"]["rules"] == CLUSTER_ID_RULES
+    for binding in by_kind(documents, "ClusterRoleBinding").values():
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": f"{RELEASE}-signalcraft-operator", "namespace": "signalcraft"}
+        ]
+    assert "--namespace" not in " ".join(container(documents, "operator")["args"])
+
+
+def test_namespaced_mode_grants_nothing_cluster_wide() -> None:
+    documents = render("--set", "watchNamespaces={team-a,team-b}")
+    roles = of_kind(documents, "Role")
+    assert sorted(role["metadata"]["namespace"] for role in roles) == ["team-a", "team-b"]
+    assert all(role["rules"] == OPERATOR_RULES for role in roles)
+    bindings = of_kind(documents, "RoleBinding")
+    assert sorted(binding["metadata"]["namespace"] for binding in bindings) == ["team-a", "team-b"]
+    # Only reading kube-system's UID (the default cluster id) is cluster-scoped; with clusterId set, not even that.
+    assert [role["rules"] for role in by_kind(documents, "ClusterRole").values()] == [CLUSTER_ID_RULES]
+    pinned = render("--set", "watchNamespaces={team-a,team-b}", "--set", "clusterId=prod-eu")
+    assert not by_kind(pinned, "ClusterRole")
+    assert not by_kind(pinned, "ClusterRoleBinding")
+    args = container(pinned, "operator")["args"]
+    assert [arg for arg in args if arg.startswith(("--cluster-id", "--namespace"))] == [
+        "--cluster-id=prod-eu",
+        "--namespace=team-a",
+        "--namespace=team-b",
+    ]
+
+
+def test_api_key_and_token_come_from_existing_secrets() -> None:
+    documents = render(
+        *("--set", "operator.apiKeySecret.name=op-key", "--set", "operator.apiKeySecret.key=k1"),
+        *("--set", "webhook.tokenSecret.name=am-token", "--set", "webhook.tokenSecret.key=t"),
+    )
+    deployments = by_kind(documents, "Deployment")
+    volumes = {
+        (component, volume["name"]): volume.get("secret")
+        for component in ("operator", "webhook")
+        for volume in deployments[f"{RELEASE}-signalcraft-{component}"]["spec"]["template"]["spec"]["volumes"]
+    }
+    assert volumes["operator", "api-key"] == {"secretName": "op-key", "items": [{"key": "k1", "path": "api-key"}]}
+    assert volumes["webhook", "token"] == {"secretName": "am-token", "items": [{"key": "t", "path": "token"}]}
+    assert "--api-key-file=/var/run/secrets/signalcraft/api-key" in container(documents, "operator")["args"]
+    assert "--token-file=/var/run/secrets/signalcraft-token/token" in container(documents, "webhook")["args"]
+    assert not any(doc["kind"] == "Secret" for doc in documents), "the chart never generates credentials"
+
+
+@pytest.mark.parametrize(("component", "command"), [("operator", operator_command), ("webhook", webhook_command)])
+def test_the_programs_accept_the_arguments_the_chart_writes(component: str, command: click.Command) -> None:
+    for values in COMBINATIONS.values():
+        documents = render(*values)
+        if f"{RELEASE}-signalcraft-{component}" not in by_kind(documents, "Deployment"):
+            continue
+        args = container(documents, component)["args"]
+        assert args[0] == component
+        # click's own parser: an unknown or malformed option raises here, as it would at container start.
+        with command.make_context(component, list(args[1:])) as context:
+            assert context.params["api_url"] == TEST_API_URL
+
+
+def test_hardening_defaults() -> None:
+    documents = render()
+    operator = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-operator"]["spec"]
+    assert operator["replicas"] == 1
+    assert operator["strategy"] == {"type": "Recreate"}, "two kopf operators must never run at once"
+    for deployment in by_kind(documents, "Deployment").values():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == 65532
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["enableServiceLinks"] is False
+        (main,) = pod["containers"]
+        assert main["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        assert main["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert main["resources"]["requests"]
+        assert main["resources"]["limits"]["memory"]
+    webhook_pod = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]["spec"]
+    assert webhook_pod["automountServiceAccountToken"] is False, "the webhook never calls the Kubernetes API"
+    assert by_kind(documents, "PodDisruptionBudget")[f"{RELEASE}-signalcraft-webhook"]["spec"]["maxUnavailable"] == 1
+
+
+def test_crds_follow_crds_enabled_and_keep() -> None:
+    committed = {yaml.safe_load(path.read_text())["metadata"]["name"] for path in (REPO / "crds").glob("*.yaml")}
+    kept = by_kind(render(), "CustomResourceDefinition")
+    assert set(kept) == committed
+    for crd in kept.values():
+        assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert crd["metadata"]["labels"]["app.kubernetes.io/component"] == "crds"
+    released = by_kind(render("--set", "crds.keep=false"), "CustomResourceDefinition")
+    assert all(not crd["metadata"]["annotations"] for crd in released.values())
+    assert not by_kind(render("--set", "crds.enabled=false"), "CustomResourceDefinition")
+
+
+def test_alertmanager_config_points_at_the_webhook_service_with_the_token() -> None:
+    documents = render(
+        *("--set", "webhook.alertmanagerConfig.enabled=true", "--set", "webhook.service.port=9000"),
+        *("--set", "webhook.alertmanagerConfig.labels.alertmanagerConfig=main"),
+    )
+    (config,) = by_kind(documents, "AlertmanagerConfig").values()
+    assert config["apiVersion"] == "monitoring.coreos.com/v1alpha1"
+    assert config["metadata"]["labels"]["alertmanagerConfig"] == "main"
+    (receiver,) = config["spec"]["receivers"]
+    (webhook,) = receiver["webhookConfigs"]
+    service = by_kind(documents, "Service")[f"{RELEASE}-signalcraft-webhook"]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 9000, "targetPort": "http"}]
+    assert webhook["url"] == f"http://{RELEASE}-signalcraft-webhook.signalcraft.svc:9000/alertmanager"
+    assert webhook["httpConfig"]["authorization"] == {
+        "type": "Bearer",
+        "credentials": {"name": "signalcraft-webhook-token", "key": "token"},
+    }
+    assert config["spec"]["route"]["receiver"] == receiver["name"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["--set", "typo=1"], "additional properties 'typo' not allowed"),
+        (["--set", "operator.workerLimit=0"], "at '/operator/workerLimit': minimum: got 0, want 1"),
+        (["--set", "watchNamespaces={Bad_Name}"], "at '/watchNamespaces/0'"),
+        (["--set", "webhook.alertmanagerConfig.groupWait=soon"], "at '/webhook/alertmanagerConfig/groupWait'"),
+        (["--set", "webhook.service.type=Ingress"], "at '/webhook/service/type'"),
+    ],
+)
+def test_schema_violations_fail_with_a_clear_message(values: list[str], message: str) -> None:
+    result = helm("template", RELEASE, str(CHART), *API, *values, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_missing_api_url_is_explained() -> None:
+    result = helm("template", RELEASE, str(CHART), check=False)
+    assert result.returncode != 0
+    assert "api.url is required" in result.stderr
+
+
+def test_release_fits_helm_storage_with_room_to_spare() -> None:
+    """Helm stores a release (chart files + rendered manifest) gzipped in one Secret, capped at 1 MiB."""
+    manifest = helm("template", RELEASE, str(CHART), *API).stdout.encode()
+    chart_files = b"".join(path.read_bytes() for path in sorted(CHART.rglob("*")) if path.is_file())
+    assert len(gzip.compress(manifest + chart_files)) < 256 * 1024
+
+
+def test_notes_explain_the_secrets_and_how_to_check() -> None:
+    notes = helm("install", "sc", str(CHART), "-n", "signalcraft", "--dry-run=client", *API).stdout
+    notes = notes[notes.index("NOTES:") :]
+    assert "create secret generic signalcraft-operator-api-key --from-file=api-key=" in notes
+    assert "create secret generic signalcraft-webhook-token" in notes
+    assert "rollout status deploy/sc-signalcraft-operator" in notes
+    assert "url: http://sc-signalcraft-webhook.signalcraft.svc:8090/alertmanager" in notes
