@@ -159,6 +159,7 @@ def create_webhook_app(
     async def metrics_endpoint(_: Request) -> Response:
         metrics.spool_depth.set(spool.depth)
         metrics.oldest_age.set(await spool.oldest_age())
+        metrics.spool_transactions.set(spool.commits)
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
     @asynccontextmanager

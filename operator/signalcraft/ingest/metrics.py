@@ -21,6 +21,11 @@ class WebhookMetrics:
         self.oldest_age = Gauge(
             "signalcraft_webhook_spool_oldest_seconds", "Age of the oldest waiting entry", registry=r
         )
+        self.spool_transactions = Gauge(
+            "signalcraft_webhook_spool_transactions",
+            "Transactions (fsyncs) that stored entries since start; group commit keeps this below the entries stored",
+            registry=r,
+        )
         self.delivered = Counter("signalcraft_webhook_delivered", "Entries the API accepted", registry=r)
         self.delivery_failures = Counter(
             "signalcraft_webhook_delivery_failures", "Failed delivery attempts, by kind", ["kind"], registry=r
