@@ -1,5 +1,5 @@
--- Argo CD health for every SignalCraft kind (AlertPolicy, EscalationPolicy, Integration).
--- Install under argocd-cm: resource.customizations: | "signalcraft.io/*": health.lua: | <this script>
+-- Argo CD health for every SignalCraft kind (AlertPolicy, EscalationPolicy, Integration); docs/gitops.md shows the
+-- argocd-cm keys. Uses only what argocd-cm scripts get (no string or math library); tests: health_test.yaml.
 local hs = { status = "Progressing", message = "Waiting for the SignalCraft operator to report status" }
 if obj.status == nil or obj.status.conditions == nil then
   return hs
