@@ -87,22 +87,61 @@ def test_real_alertmanager_alerts_become_groups_and_resolve(api: ApiServer, tmp_
         assert webhook.metric("signalcraft_webhook_delivered_total") >= 2
 
 
-def test_api_outage_spools_and_drains(api: ApiServer, tmp_path: Path) -> None:
-    with running_webhook(api, tmp_path / "webhook", "outage") as webhook:
+def test_api_outage_alertmanager_alerts_spool_and_drain(api: ApiServer, tmp_path: Path) -> None:
+    with (
+        running_webhook(api, tmp_path / "webhook", "outage") as webhook,
+        running_alertmanager(tmp_path / "am", webhook) as alertmanager,
+    ):
         api.stop()
-        for index in range(20):
-            assert webhook.post(am_body(f"Outage{index}")).status_code == 202, (
-                "the webhook accepts while the API is down"
-            )
+        alerts = [{"labels": {"alertname": f"Outage{index}", "severity": "warning"}} for index in range(10)]
+        alertmanager.fire(*alerts)
         wait_until(
-            lambda: webhook.metric("signalcraft_webhook_delivery_failures_total") >= 1,
+            lambda: webhook.metric("signalcraft_webhook_received_total") >= 10,
+            timeout=60,
+            what="Alertmanager's ten groups acknowledged while the API is down",
+        )
+        wait_until(
+            lambda: webhook.metric("signalcraft_webhook_delivery_failures_total", kind="transient") >= 1,
             timeout=30,
             what="a failed delivery",
         )
-        assert webhook.metric("signalcraft_webhook_spool_depth") == 20
+        assert webhook.metric("signalcraft_webhook_spool_depth") == 10
         api.start()
-        wait_until(lambda: len(groups(api, "outage")) == 20, timeout=120, interval=0.5, what="the spool to drain")
+
+        def all_ten() -> list[dict[str, Any]] | None:
+            found = groups(api, "outage")
+            return found if len(found) == 10 else None
+
+        found = wait_until(all_ten, timeout=120, interval=0.5, what="the spool to drain")
+        assert isinstance(found, list)
+        assert sorted(group["group_key"] for group in found) == sorted(
+            f'{{}}:{{alertname="Outage{index}"}}' for index in range(10)
+        )
         wait_until(lambda: webhook.metric("signalcraft_webhook_spool_depth") == 0, timeout=30, what="an empty spool")
+
+
+def test_real_alertmanager_retries_a_503_until_the_spool_has_room(api: ApiServer, tmp_path: Path) -> None:
+    with (
+        running_webhook(api, tmp_path / "webhook", "retried", capacity=1) as webhook,
+        running_alertmanager(tmp_path / "am", webhook) as alertmanager,
+    ):
+        api.stop()
+        alertmanager.fire({"labels": {"alertname": "First", "severity": "critical"}})
+        wait_until(lambda: webhook.metric("signalcraft_webhook_spool_depth") == 1, timeout=30, what="First spooled")
+        alertmanager.fire({"labels": {"alertname": "Second", "severity": "critical"}})
+        wait_until(
+            lambda: webhook.metric("signalcraft_webhook_rejected_total", reason="spool-full") >= 1,
+            timeout=30,
+            what="Second refused with 503 while the spool is full",
+        )
+        api.start()
+
+        def both() -> set[str] | None:
+            keys = {group["group_key"] for group in groups(api, "retried")}
+            return keys if len(keys) == 2 else None
+
+        keys = wait_until(both, timeout=120, interval=0.5, what="Alertmanager to retry Second until it was taken")
+        assert keys == {'{}:{alertname="First"}', '{}:{alertname="Second"}'}
 
 
 def test_sigkill_loses_nothing_that_was_acknowledged(api: ApiServer, tmp_path: Path) -> None:
