@@ -1,114 +1,13 @@
-"""Alert ingestion over real HTTP: the Events API (PagerDuty v2 bodies), normalized alert events, alert groups,
-and Idempotency-Key semantics."""
+"""Alert ingestion over real HTTP: normalized alert events, alert groups and their actions, Idempotency-Key."""
 
 from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx
-from tests.contract.test_api_resources import ESCALATION, problem, unique
+from tests.contract.helpers import alert_event, groups_of, problem, unique
 from tests.support.api_server import ApiServer
-
-
-def policy(admin: httpx.Client, **spec: Any) -> tuple[str, str]:
-    escalation, name, routing_key = unique("esc"), unique("pol"), unique("rk")
-    admin.put(f"/v1/escalation-policies/{escalation}", json={"spec": ESCALATION}).raise_for_status()
-    body = {"severity": "critical", "routing_key": routing_key, "escalation_policy": {"name": escalation}, **spec}
-    admin.put(f"/v1/alert-policies/{name}", json={"spec": body}).raise_for_status()
-    return name, routing_key
-
-
-def event(routing_key: str, action: str = "trigger", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"routing_key": routing_key, "event_action": action, **extra}
-    if action == "trigger":
-        body.setdefault("payload", {"summary": "CPU high on db-1", "source": "db-1", "severity": "warning"})
-    return body
-
-
-def groups_of(admin: httpx.Client, integration: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = admin.get("/v1/alert-groups", params={"integration": integration}).json()["items"]
-    return items
-
-
-def test_trigger_acknowledge_resolve(api: ApiServer, admin: httpx.Client) -> None:
-    name, routing_key = policy(admin)
-    accepted = httpx.post(f"{api.url}/v1/events", json=event(routing_key, dedup_key="db-1-cpu"))
-    assert accepted.status_code == 202
-    assert accepted.json() == {"status": "success", "message": "Event processed", "dedup_key": "db-1-cpu"}
-    (group,) = groups_of(admin, f"alert-policy:{name}")
-    assert group["status"] == "firing"
-    assert group["severity"] == "critical", "the policy's severity wins"
-    assert group["alert_policy"] == name
-    assert group["escalation_policy"]
-    httpx.post(f"{api.url}/v2/enqueue", json=event(routing_key, "acknowledge", dedup_key="db-1-cpu")).raise_for_status()
-    assert admin.get(f"/v1/alert-groups/{group['id']}").json()["status"] == "acknowledged"
-    httpx.post(f"{api.url}/v1/events", json=event(routing_key, "resolve", dedup_key="db-1-cpu")).raise_for_status()
-    resolved = admin.get(f"/v1/alert-groups/{group['id']}").json()
-    assert resolved["status"] == "resolved"
-    assert resolved["resolved_at"]
-
-
-def test_trigger_without_dedup_key_gets_one(api: ApiServer, admin: httpx.Client) -> None:
-    _, routing_key = policy(admin)
-    response = httpx.post(f"{api.url}/v1/events", json=event(routing_key))
-    assert response.status_code == 202
-    assert len(response.json()["dedup_key"]) == 32
-
-
-def test_malformed_events_get_400_with_the_reason(api: ApiServer, admin: httpx.Client) -> None:
-    _, routing_key = policy(admin)
-    cases = [
-        (event(routing_key, "explode"), "event_action"),
-        ({"routing_key": routing_key, "event_action": "trigger"}, "payload"),
-        (event(routing_key, payload={"summary": "x", "source": "y", "severity": "fatal"}), "severity"),
-        (event(routing_key, "resolve"), "dedup_key"),
-        (event("no-such-key"), "unknown routing_key"),
-    ]
-    for body, reason in cases:
-        response = httpx.post(f"{api.url}/v1/events", json=body)
-        assert response.status_code == 400, body
-        assert response.json()["status"] == "invalid event"
-        assert any(reason in error for error in response.json()["errors"]), response.text
-    garbage = httpx.post(f"{api.url}/v1/events", content=b"{not json", headers={"content-type": "application/json"})
-    assert garbage.status_code == 400
-
-
-def test_events_above_512_kb_get_413(api: ApiServer, admin: httpx.Client) -> None:
-    _, routing_key = policy(admin)
-    huge = event(
-        routing_key,
-        payload={"summary": "x", "source": "y", "severity": "info", "custom_details": {"blob": "x" * 600_000}},
-    )
-    assert httpx.post(f"{api.url}/v1/events", json=huge).status_code == 413
-
-
-def test_conditions_decide_whether_an_event_raises_an_alert(api: ApiServer, admin: httpx.Client) -> None:
-    conditions = [{"type": "metric_threshold", "metric": "cpu_usage", "operator": "gt", "value": 90}]
-    name, routing_key = policy(admin, conditions=conditions)
-    low = {"summary": "cpu", "source": "db", "severity": "info", "custom_details": {"cpu_usage": 42}}
-    high = {**low, "custom_details": {"cpu_usage": 97.5}}
-    quiet = httpx.post(f"{api.url}/v1/events", json=event(routing_key, payload=low, dedup_key="c1"))
-    assert quiet.status_code == 202
-    assert "suppressed" in quiet.json()["message"]
-    assert groups_of(admin, f"alert-policy:{name}") == []
-    httpx.post(f"{api.url}/v1/events", json=event(routing_key, payload=high, dedup_key="c1")).raise_for_status()
-    assert len(groups_of(admin, f"alert-policy:{name}")) == 1
-
-
-def alert_event(integration: str, group_key: str, dedup_key: str, status: str = "firing") -> dict[str, Any]:
-    return {
-        "source": "alertmanager",
-        "integration": integration,
-        "group_key": group_key,
-        "dedup_key": dedup_key,
-        "status": status,
-        "severity": "warning",
-        "summary": f"{dedup_key} is {status}",
-        "occurred_at": datetime.now(UTC).isoformat(),
-    }
 
 
 def test_alert_events_are_grouped_and_idempotent(admin: httpx.Client) -> None:

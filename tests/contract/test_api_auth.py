@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from tests.contract.test_api_resources import ESCALATION, problem, unique
+from tests.contract.helpers import ESCALATION, problem, unique
 from tests.support.api_server import ApiServer, running_api_server
 from tests.support.processes import wait_until
 
@@ -15,7 +15,7 @@ from tests.support.processes import wait_until
 def test_missing_wrong_and_revoked_keys_get_the_same_401(api: ApiServer, admin: httpx.Client) -> None:
     account = unique("sa")
     key = api.create_key(account, ["escalation_policies:read"])
-    key_id = admin.get(f"/v1/service-accounts/{account}/api-keys").json()[0]["id"]
+    key_id = admin.get(f"/v1/service-accounts/{account}/api-keys").json()["items"][0]["id"]
     wrong = key[:-4] + "AAAA"
     bodies = []
     for header in (
@@ -31,6 +31,8 @@ def test_missing_wrong_and_revoked_keys_get_the_same_401(api: ApiServer, admin: 
         assert client.get("/v1/escalation-policies").status_code == 200
         assert admin.post(f"/v1/api-keys/{key_id}:revoke").json()["revoked_at"]
         bodies.append(problem(client.get("/v1/escalation-policies"), 401, "unauthenticated"))
+    for body in bodies:
+        body.pop("request_id")
     assert all(body == bodies[0] for body in bodies), "401 bodies must not reveal why a key was refused"
 
 
@@ -88,7 +90,21 @@ def test_keys_are_shown_once_and_stored_hashed(api: ApiServer, admin: httpx.Clie
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
-    with running_api_server(tmp_path / "limited", extra_args=["--rate-limit", "1"]) as api, api.client() as client:
+    limits = ["--rate-limit", "1", "--events-rate-limit", "1"]
+    with running_api_server(tmp_path / "limited", extra_args=limits) as api, api.client() as client:
+        # The Events API is limited per routing key (checked before the key is even looked up).
+        events = [
+            httpx.post(
+                f"{api.url}/v1/events", json={"routing_key": "rk-a", "event_action": "resolve", "dedup_key": "d"}
+            )
+            for _ in range(4)
+        ]
+        throttled = problem(events[-1], 429, "rate-limited")
+        assert "per-routing-key" in throttled["detail"]
+        assert int(events[-1].headers["retry-after"]) >= 1
+        other = {"routing_key": "rk-b", "event_action": "resolve", "dedup_key": "d"}
+        assert httpx.post(f"{api.url}/v2/enqueue", json=other).status_code == 400, "another key has its own bucket"
+
         statuses = []
         for _ in range(4):
             response = client.get("/v1/teams")
@@ -118,4 +134,53 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
 
 def test_bootstrap_prints_a_working_admin_key(tmp_path: Path) -> None:
     with running_api_server(tmp_path / "fresh") as api, api.client() as client:
-        assert client.get("/v1/service-accounts").json()[0]["name"] == "admin"
+        assert client.get("/v1/service-accounts").json()["items"][0]["name"] == "admin"
+
+
+def test_keys_carry_at_most_their_issuers_scopes(api: ApiServer) -> None:
+    issuer = api.create_key(unique("sa"), ["service_accounts:manage", "teams:write"])
+    account = unique("sa")
+    path = f"/v1/service-accounts/{account}/api-keys"
+    with api.client(issuer) as client:
+        assert client.post("/v1/service-accounts", json={"name": account}).status_code == 201
+        assert client.post(path, json={"scopes": ["teams:read"]}).status_code == 201, "read is part of write"
+        assert client.post(path, json={"scopes": ["teams:write"]}).status_code == 201
+        for wider in (["teams:manage"], ["integrations:read_secrets"], ["*"], ["teams:read", "events:write"]):
+            problem(client.post(path, json={"scopes": wider}), 403, "insufficient-scope")
+    with api.client() as admin:
+        problem(admin.post(path, json={"scopes": ["widgets:read"]}), 422, "validation-failed")
+
+
+def test_disabled_and_deleted_accounts_lose_their_keys(api: ApiServer, admin: httpx.Client) -> None:
+    account = unique("sa")
+    key = api.create_key(account, ["teams:read"])
+    with api.client(key) as client:
+        assert client.get("/v1/teams").status_code == 200
+        disabled = admin.post(f"/v1/service-accounts/{account}:disable")
+        assert disabled.json()["disabled"] is True
+        problem(client.get("/v1/teams"), 401, "unauthenticated")
+        assert admin.post(f"/v1/service-accounts/{account}:enable").json()["disabled"] is False
+        assert client.get("/v1/teams").status_code == 200
+        assert admin.delete(f"/v1/service-accounts/{account}").status_code == 204
+        problem(client.get("/v1/teams"), 401, "unauthenticated")
+    problem(admin.get(f"/v1/service-accounts/{account}"), 404, "not-found")
+    problem(admin.delete("/v1/service-accounts/admin"), 409, "own-account")
+    problem(admin.post("/v1/service-accounts/admin:disable"), 409, "own-account")
+    problem(admin.post("/v1/service-accounts", json={"name": "admin"}), 409, "already-exists")
+
+
+def test_replayed_key_creation_never_shows_the_key_again(api: ApiServer, admin: httpx.Client) -> None:
+    account = unique("sa")
+    admin.post("/v1/service-accounts", json={"name": account}).raise_for_status()
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    path = f"/v1/service-accounts/{account}/api-keys"
+    first = admin.post(path, json={"scopes": ["teams:read"]}, headers=headers)
+    replay = admin.post(path, json={"scopes": ["teams:read"]}, headers=headers)
+    assert first.status_code == replay.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert first.json()["key"].startswith(first.json()["prefix"] + "_")
+    assert replay.json() == {**first.json(), "key": None}
+    assert len(admin.get(path).json()["items"]) == 1, "the replay created nothing"
+    with sqlite3.connect(api.db_path) as db:
+        stored = b"".join(row[0] for row in db.execute("SELECT body FROM idempotency WHERE body IS NOT NULL"))
+    assert first.json()["key"].encode() not in stored, "the key is not kept for replays"

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
+from tests.contract.helpers import ESCALATION, MANAGER, problem, put, unique
 from tests.support.api_server import ApiServer
-
-ESCALATION = {"rules": [{"delay_minutes": 0, "targets": [{"type": "user", "name": "alice"}]}]}
-MANAGER = {"kind": "kubernetes", "identity": "k8s://c1/ns/AlertPolicy/a", "uid": "u1"}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    return body
-
-
-def put(client: httpx.Client, collection: str, name: str, body: dict[str, Any], **headers: str) -> httpx.Response:
-    return client.put(f"/v1/{collection}/{name}", json=body, headers=headers)
 
 
 def test_put_creates_then_replaces_and_the_body_equals_the_next_get(admin: httpx.Client) -> None:
@@ -200,7 +181,8 @@ def test_pagination_and_filters(admin: httpx.Client) -> None:
     exact = admin.get("/v1/escalation-policies", params={"manager_identity": f"k8s://{prefix}/ns/EscalationPolicy/4"})
     assert [item["name"] for item in exact.json()["items"]] == [f"{prefix}-4"]
     problem(admin.get("/v1/escalation-policies", params={"cursor": "!!!"}), 400, "invalid-cursor")
-    problem(admin.get("/v1/escalation-policies", params={"label_selector": "tier"}), 400, "invalid-label-selector")
+    invalid = admin.get("/v1/escalation-policies", params={"label_selector": "!tier=gold"})
+    problem(invalid, 400, "invalid-label-selector")
 
 
 def test_integration_secrets_are_write_only(admin: httpx.Client, api: ApiServer) -> None:
@@ -275,3 +257,131 @@ def test_other_collections_follow_the_same_rules(admin: httpx.Client, collection
     assert created.content == admin.get(f"/v1/{collection}/{name}").content
     problem(put(admin, collection, name, {"spec": {**specs[collection], "x": 1}}), 422, "validation-failed")
     assert admin.delete(f"/v1/{collection}/{name}").status_code == 204
+
+
+def test_a_manager_that_allows_edits_keeps_the_object_while_others_edit(admin: httpx.Client) -> None:
+    name = unique("esc")
+    lenient = {**MANAGER, "allows_edits": True}
+    put(admin, "escalation-policies", name, {"spec": ESCALATION, "manager": lenient}).raise_for_status()
+    edited = put(admin, "escalation-policies", name, {"spec": {**ESCALATION, "num_loops": 3}})
+    assert edited.status_code == 200
+    assert edited.json()["manager"] == {**lenient, "source": None}, "an edit does not take the object over"
+    other = {**MANAGER, "identity": "k8s://c2/ns/AlertPolicy/a"}
+    problem(put(admin, "escalation-policies", name, {"spec": ESCALATION, "manager": other}), 409, "ownership-conflict")
+    problem(admin.delete(f"/v1/escalation-policies/{name}"), 409, "ownership-conflict")
+
+
+def test_references_by_id_are_checked_and_counted(admin: httpx.Client) -> None:
+    escalation = unique("esc")
+    target = put(admin, "escalation-policies", escalation, {"spec": ESCALATION}).json()
+    spec = {"severity": "info", "routing_key": unique("rk"), "escalation_policy": {"id": "esc_0000000000000000"}}
+    problem(put(admin, "alert-policies", unique("pol"), {"spec": spec}), 422, "reference-not-found")
+    alert = unique("pol")
+    spec["escalation_policy"] = {"id": target["id"]}
+    assert put(admin, "alert-policies", alert, {"spec": spec}).status_code == 201
+    blocked = problem(admin.delete(f"/v1/escalation-policies/{escalation}"), 409, "in-use")
+    assert blocked["referenced_by"] == [{"collection": "alert-policies", "name": alert}]
+
+
+def test_conditional_get_and_dry_run_delete(admin: httpx.Client) -> None:
+    name = unique("esc")
+    etag = put(admin, "escalation-policies", name, {"spec": ESCALATION}).headers["etag"]
+    unchanged = admin.get(f"/v1/escalation-policies/{name}", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+    assert unchanged.headers["etag"] == etag
+    assert admin.get(f"/v1/escalation-policies/{name}", headers={"If-None-Match": '"99"'}).status_code == 200
+    assert admin.delete(f"/v1/escalation-policies/{name}", params={"dry_run": "true"}).status_code == 204
+    assert admin.get(f"/v1/escalation-policies/{name}").status_code == 200, "a dry run deletes nothing"
+    problem(admin.delete(f"/v1/escalation-policies/{name}", headers={"If-Match": '"2"'}), 412, "precondition-failed")
+    assert admin.delete(f"/v1/escalation-policies/{name}", headers={"If-Match": etag}).status_code == 204
+
+
+def test_label_selectors_and_updated_since(admin: httpx.Client) -> None:
+    prefix = unique("sel")
+    identity = f"k8s://{prefix}/*"
+    for index, labels in enumerate([{"tier": "gold"}, {"tier": "silver"}, {"app": "db"}]):
+        manager = {**MANAGER, "identity": f"k8s://{prefix}/{index}"}
+        body = {"spec": ESCALATION, "labels": labels, "manager": manager}
+        put(admin, "escalation-policies", f"{prefix}-{index}", body).raise_for_status()
+
+    def names(**params: str) -> list[str]:
+        page = admin.get("/v1/escalation-policies", params={"manager_identity": identity, **params})
+        assert page.status_code == 200, page.text
+        return [item["name"] for item in page.json()["items"]]
+
+    assert names(label_selector="tier!=gold") == [f"{prefix}-1", f"{prefix}-2"], "!= also matches a missing label"
+    assert names(label_selector="tier") == [f"{prefix}-0", f"{prefix}-1"]
+    assert names(label_selector="!tier") == [f"{prefix}-2"]
+    assert names(label_selector="tier==silver, app!=db") == [f"{prefix}-1"]
+    assert names(updated_since="2000-01-01T00:00:00Z") == [f"{prefix}-{index}" for index in range(3)]
+    assert names(updated_since="2999-01-01T00:00:00+02:00") == []
+    problem(admin.get("/v1/escalation-policies", params={"updated_since": "yesterday"}), 422, "validation-failed")
+    problem(
+        put(admin, "escalation-policies", unique("esc"), {"spec": ESCALATION, "labels": {'bad"key': "x"}}),
+        422,
+        "validation-failed",
+    )
+
+
+def test_a_cursor_only_continues_its_own_listing(admin: httpx.Client) -> None:
+    prefix = unique("cur")
+    for index in range(3):
+        manager = {**MANAGER, "identity": f"k8s://{prefix}/{index}"}
+        put(admin, "escalation-policies", f"{prefix}-{index}", {"spec": ESCALATION, "manager": manager})
+    params = {"manager_identity": f"k8s://{prefix}/*", "limit": "1"}
+    cursor = admin.get("/v1/escalation-policies", params=params).json()["next_cursor"]
+    assert admin.get("/v1/escalation-policies", params={**params, "cursor": cursor, "limit": "5"}).status_code == 200
+    mismatched = admin.get("/v1/escalation-policies", params={"cursor": cursor, "label_selector": "a=b"})
+    problem(mismatched, 400, "invalid-cursor")
+
+
+def test_an_integrations_type_is_immutable(admin: httpx.Client) -> None:
+    name = unique("int")
+    put(admin, "integrations", name, {"spec": {"type": "alertmanager"}}).raise_for_status()
+    body = problem(put(admin, "integrations", name, {"spec": {"type": "grafana"}}), 422, "immutable-field")
+    assert body["errors"] == [{"pointer": "/spec/type", "detail": "immutable"}]
+
+
+def test_no_response_ever_contains_a_secret(api: ApiServer, admin: httpx.Client) -> None:
+    """Walk every read path after writes with secrets, and look for every secret the database holds."""
+    name = unique("int")
+    credentials = {"hmac_secret": "s3cr3t-" + uuid.uuid4().hex, "basic_password": "pw-" + uuid.uuid4().hex}
+    writes = [
+        put(admin, "integrations", name, {"spec": {"type": "grafana"}, "credentials": credentials}),
+        put(
+            admin,
+            "integrations",
+            name,
+            {"spec": {"type": "grafana"}, "credentials": credentials},
+            **{"If-Match": '"1"'},
+        ),
+        admin.put(f"/v1/integrations/{name}", params={"dry_run": "true"}, json={"spec": {"type": "grafana"}}),
+    ]
+    account = unique("sa")
+    key = api.create_key(account, ["integrations:read"])
+    reads = [
+        admin.get(f"/v1/integrations/{name}"),
+        admin.get("/v1/integrations", params={"limit": "500"}),
+        admin.get("/v1/service-accounts", params={"limit": "500"}),
+        admin.get(f"/v1/service-accounts/{account}/api-keys"),
+        admin.get(f"/v1/service-accounts/{account}"),
+        admin.get("/openapi.json"),
+    ]
+    with api.client(key) as reader:
+        refused = reader.get(f"/v1/integrations/{name}/connection")
+        assert refused.status_code == 403, "connection details are secrets: integrations:read_secrets only"
+        reads.append(refused)
+    with sqlite3.connect(api.db_path) as db:
+        secrets_json = [row[0] for row in db.execute("SELECT secrets FROM resources WHERE secrets != '{}'")]
+        key_hashes = [row[0] for row in db.execute("SELECT hash FROM api_keys")]
+    stored = [value for text in secrets_json for value in _strings(json.loads(text))] + key_hashes
+    assert credentials["hmac_secret"] in stored
+    for response in writes + reads:
+        for secret in [*stored, key]:
+            assert secret not in response.text, f"{response.request.url} leaks a secret"
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [item for child in value.values() for item in _strings(child)]
+    return [value] if isinstance(value, str) else []

@@ -1,4 +1,8 @@
-"""The real API server as a process: a fresh SQLite file, a bootstrapped admin key, a free loopback port."""
+"""The real API server as a process: a fresh SQLite file, a bootstrapped admin key, a free loopback port.
+
+with running_api_server(tmp_path) as api:            # api.url, api.admin_key, api.db_path, api.process
+    key = api.create_key("operator", ["escalation_policies:manage", "alert_policies:manage"])
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,12 @@ class ApiServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        process = self.program.process if self.program is not None else None
+        assert process is not None, "the API server was not started"
+        return process
+
     def start(self) -> ApiServer:
         """Start (or restart, same port and database) and wait until it answers."""
         argv = ["api", "--db", str(self.db_path), "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
@@ -47,9 +57,11 @@ class ApiServer:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key or self.admin_key}"}, timeout=10)
 
     def create_key(self, account: str, scopes: Sequence[str], **options: str) -> str:
-        """A new service account (if needed) and a key with exactly `scopes`."""
+        """A key with exactly `scopes` for service account `account` (created if missing); `options`: name,
+        expires_at ("2030-01-01T00:00:00Z")."""
         with self.client() as http:
-            http.post("/v1/service-accounts", json={"name": account})
+            created = http.post("/v1/service-accounts", json={"name": account})
+            assert created.status_code in {201, 409}, created.text
             response = http.post(f"/v1/service-accounts/{account}/api-keys", json={"scopes": list(scopes), **options})
             response.raise_for_status()
             key: str = response.json()["key"]
@@ -68,6 +80,9 @@ def bootstrap(db_path: Path) -> str:
 
 @contextmanager
 def running_api_server(workdir: Path, extra_args: Sequence[str] = ()) -> Iterator[ApiServer]:
+    """`signalcraft api` on a free loopback port with a fresh database in `workdir`; stopped on exit.
+
+    `extra_args` go to the command line, e.g. ["--rate-limit", "5"]."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "signalcraft.db"
     server = ApiServer(db_path, free_port(), bootstrap(db_path), workdir, extra_args).start()

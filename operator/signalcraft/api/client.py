@@ -8,6 +8,7 @@ can never act twice. Error bodies (problem+json) become the exceptions in `signa
 from __future__ import annotations
 
 import asyncio
+import builtins
 import random
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -21,7 +22,20 @@ import httpx
 from pydantic import BaseModel
 
 from signalcraft.api import errors
-from signalcraft.api.models import IntegrationConnection, Manager, PutResult, Resource
+from signalcraft.api.models import (
+    Alert,
+    AlertEventsAccepted,
+    AlertGroup,
+    AlertStatus,
+    ApiKey,
+    CreatedApiKey,
+    EventAccepted,
+    IntegrationConnection,
+    Manager,
+    PutResult,
+    Resource,
+    ServiceAccount,
+)
 
 MAX_BACKOFF = 30.0
 
@@ -176,26 +190,104 @@ class SignalCraftClient:
             params["manager_identity"] = manager_identity
         if label_selector:
             params["label_selector"] = label_selector
-        while True:
-            page = (await self.request("GET", f"/v1/{collection}", params=params)).json()
-            for item in page.get("items", []):
-                yield Resource.model_validate({**item, "etag": f'"{item.get("version")}"'})
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return
-            params["cursor"] = str(cursor)
+        async for item in self._pages(f"/v1/{collection}", params):
+            yield Resource.model_validate({**item, "etag": f'"{item.get("version")}"'})
 
     async def integration_connection(self, name: str) -> IntegrationConnection:
         response = await self.request("GET", f"/v1/integrations/{name}/connection")
         return IntegrationConnection.model_validate(response.json())
 
-    async def post_alert_events(self, events: Sequence[BaseModel], *, idempotency_key: str) -> dict[str, Any]:
+    # ------------------------------------------------------------ alerts and events
+
+    async def post_alert_events(self, events: Sequence[BaseModel], *, idempotency_key: str) -> AlertEventsAccepted:
+        """Normalized AlertEvents (the webhook's forwarder); the same key on a retry makes the batch act once."""
         body = {"events": [event.model_dump(mode="json") for event in events]}
         response = await self.request(
             "POST", "/v1/alert-events", json=body, headers={"Idempotency-Key": idempotency_key}
         )
-        result: dict[str, Any] = response.json()
-        return result
+        return AlertEventsAccepted.model_validate(response.json())
+
+    async def send_event(self, event: Mapping[str, Any], *, idempotency_key: str | None = None) -> EventAccepted:
+        """A PagerDuty Events v2 body (routing_key, event_action, dedup_key, payload) to `POST /v1/events`."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = await self.request("POST", "/v1/events", json=dict(event), headers=headers)
+        return EventAccepted.model_validate(response.json())
+
+    async def list_alert_groups(
+        self,
+        *,
+        status: AlertStatus | None = None,
+        integration: str | None = None,
+        alert_policy: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[AlertGroup]:
+        params = {"limit": str(page_size)}
+        for key, value in (("status", status), ("integration", integration), ("alert_policy", alert_policy)):
+            if value:
+                params[key] = str(value)
+        async for item in self._pages("/v1/alert-groups", params):
+            yield AlertGroup.model_validate(item)
+
+    async def get_alert_group(self, group_id: str) -> AlertGroup:
+        return AlertGroup.model_validate((await self.request("GET", f"/v1/alert-groups/{group_id}")).json())
+
+    async def acknowledge_alert_group(self, group_id: str) -> AlertGroup:
+        response = await self.request("POST", f"/v1/alert-groups/{group_id}:acknowledge")
+        return AlertGroup.model_validate(response.json())
+
+    async def resolve_alert_group(self, group_id: str) -> AlertGroup:
+        response = await self.request("POST", f"/v1/alert-groups/{group_id}:resolve")
+        return AlertGroup.model_validate(response.json())
+
+    async def alerts(self, group_id: str) -> builtins.list[Alert]:
+        response = await self.request("GET", f"/v1/alert-groups/{group_id}/alerts")
+        return [Alert.model_validate(item) for item in response.json()]
+
+    # ------------------------------------------------------------ service accounts and keys
+
+    async def create_service_account(self, name: str, *, description: str = "") -> ServiceAccount:
+        response = await self.request("POST", "/v1/service-accounts", json={"name": name, "description": description})
+        return ServiceAccount.model_validate(response.json())
+
+    async def get_service_account(self, name: str) -> ServiceAccount:
+        return ServiceAccount.model_validate((await self.request("GET", f"/v1/service-accounts/{name}")).json())
+
+    async def create_api_key(
+        self,
+        service_account: str,
+        scopes: Sequence[str],
+        *,
+        name: str = "",
+        expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> CreatedApiKey:
+        """A new key with `scopes` (at most the caller's own); `.key` is shown only in this answer."""
+        body: dict[str, Any] = {"name": name, "scopes": list(scopes)}
+        if expires_at is not None:
+            body["expires_at"] = expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = await self.request(
+            "POST", f"/v1/service-accounts/{service_account}/api-keys", json=body, headers=headers
+        )
+        return CreatedApiKey.model_validate(response.json())
+
+    async def list_api_keys(self, service_account: str) -> builtins.list[ApiKey]:
+        path = f"/v1/service-accounts/{service_account}/api-keys"
+        return [ApiKey.model_validate(item) async for item in self._pages(path, {"limit": "100"})]
+
+    async def revoke_api_key(self, key_id: str) -> ApiKey:
+        return ApiKey.model_validate((await self.request("POST", f"/v1/api-keys/{key_id}:revoke")).json())
+
+    async def _pages(self, path: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a cursor-paginated list, page by page (the same filters on every page)."""
+        while True:
+            page = (await self.request("GET", path, params=params)).json()
+            for item in page.get("items", []):
+                yield item
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+            params = {**params, "cursor": str(cursor)}
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

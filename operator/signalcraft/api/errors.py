@@ -44,7 +44,7 @@ class ApiError(SignalCraftError):
 
 
 class TransientApiError(ApiError):
-    """5xx, 429, or 409 for an idempotent request still in flight: retry after `retry_after` (or a backoff)."""
+    """5xx, 408, 429, or 409 for an idempotent request still in flight: retry after `retry_after` (or a backoff)."""
 
 
 class NotFoundError(ApiError):
@@ -86,7 +86,7 @@ class PermissionDeniedError(ApiError):
 
 def error_for(status: int, problem: Mapping[str, Any], retry_after: float | None) -> ApiError:
     code = str(problem.get("code") or "")
-    if status == 429 or status >= 500 or (status == 409 and code == "idempotency-key-in-flight"):
+    if status in {408, 429} or status >= 500 or (status == 409 and code == "idempotency-key-in-flight"):
         return TransientApiError(status, problem, retry_after)
     classes: dict[int, type[ApiError]] = {
         400: ValidationError,

@@ -55,6 +55,8 @@ class Resource(BaseModel):
 
     name: str
     id: str
+    display_name: str | None = None
+    description: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     manager: Manager | None = None
     spec: dict[str, Any] = Field(default_factory=dict)
@@ -80,3 +82,105 @@ class IntegrationConnection(BaseModel):
     webhook_url: str
     webhook_token: str = ""
     integration_key: str
+
+
+class AlertStatus(StrEnum):
+    """The life of an alert and of its group (PagerDuty calls firing "triggered")."""
+
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class AlertGroup(BaseModel):
+    """Alerts of one (integration, group key): firing while any alert fires, resolved when all are."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    integration: str
+    group_key: str
+    status: AlertStatus
+    severity: Severity
+    summary: str
+    source: str
+    alert_policy: str | None
+    escalation_policy: str | None
+    alert_count: int
+    truncated_alerts: int
+    ticket: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+    resolved_at: str | None
+
+
+class Alert(BaseModel):
+    """One alert (one dedup key) inside an alert group."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    dedup_key: str
+    status: AlertStatus
+    severity: Severity
+    summary: str
+    details: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    links: list[dict[str, str]]
+    images: list[dict[str, str]]
+    occurred_at: str
+    updated_at: str
+
+
+class AlertEventsAccepted(BaseModel):
+    """Answer to `POST /v1/alert-events`: how many events were taken and the groups they touched."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    accepted: int
+    alert_groups: list[str]
+
+
+class EventAccepted(BaseModel):
+    """Answer to the Events API (PagerDuty Events v2 shape, plus `event_id`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    status: str
+    message: str
+    dedup_key: str
+    event_id: str | None = None
+
+
+class ServiceAccount(BaseModel):
+    """A non-human principal: it has no login, only API keys."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    name: str
+    description: str
+    disabled: bool
+    created_at: str
+
+
+class ApiKey(BaseModel):
+    """An API key's metadata; `prefix` lets a leaked key be matched to its record without exposing the key."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    name: str
+    service_account: str
+    prefix: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class CreatedApiKey(ApiKey):
+    """The create response: the only time `key` itself is shown (a replayed create answers `key: null`)."""
+
+    key: str | None

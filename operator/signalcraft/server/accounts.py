@@ -1,50 +1,57 @@
-"""Service accounts (no login, only API keys) and their keys: shown once, hashed at rest, scoped, revocable."""
+"""Service accounts (no login, only API keys) and their keys: shown once, hashed at rest, scoped, revocable.
+
+A key can only be issued with scopes its issuer holds itself, so `service_accounts:manage` is not a way to more power.
+The key is in the create response only: a replay of that request (same Idempotency-Key) returns the metadata with
+`key: null`, because the key is never stored anywhere in clear.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import aiosqlite
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from signalcraft.server.auth import create_service_account, issue_key, now_text
+from signalcraft.api.models import ApiKey, CreatedApiKey, ServiceAccount
+from signalcraft.server.auth import issue_key, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
+from signalcraft.server.resources import decode_cursor, encode_cursor
 from signalcraft.server.schemas import ApiKeyCreate, ServiceAccountCreate
 
-router = APIRouter()
+router = APIRouter(tags=["service-accounts"])
 
 
-class ServiceAccountOut(BaseModel):
-    id: str
-    name: str
-    description: str
-    created_at: str
+class ServiceAccountPage(BaseModel):
+    items: list[ServiceAccount]
+    next_cursor: str | None
 
 
-class ApiKeyOut(BaseModel):
-    id: str
-    name: str
-    service_account: str
-    scopes: list[str]
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
+class ApiKeyPage(BaseModel):
+    items: list[ApiKey]
+    next_cursor: str | None
 
 
-class ApiKeyCreated(ApiKeyOut):
-    key: str
-    """The key itself, returned this once."""
+def _account_out(row: aiosqlite.Row) -> ServiceAccount:
+    return ServiceAccount(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        disabled=bool(row["disabled"]),
+        created_at=row["created_at"],
+    )
 
 
-def _key_out(row: aiosqlite.Row, account: str) -> ApiKeyOut:
-    return ApiKeyOut(
+def _key_out(row: aiosqlite.Row, account: str) -> ApiKey:
+    return ApiKey(
         id=row["id"],
         name=row["name"],
         service_account=account,
+        prefix=f"sc_{row['lookup']}",
         scopes=json.loads(row["scopes"]),
         created_at=row["created_at"],
         expires_at=row["expires_at"],
@@ -59,39 +66,105 @@ async def _account(request: Request, name: str) -> aiosqlite.Row:
     return row
 
 
-@router.post("/v1/service-accounts", status_code=201, response_model=ServiceAccountOut)
+@router.post("/v1/service-accounts", status_code=201, response_model=ServiceAccount)
 async def create_account(request: Request, body: ServiceAccountCreate) -> Response:
+    """A new service account (409 already-exists if the name is taken)."""
     principal_for(request).require("service_accounts", "manage")
 
     async def handle() -> Response:
-        if await state_of(request).db.fetch_one("SELECT id FROM service_accounts WHERE name = ?", (body.name,)):
-            raise Problem(409, "already-exists", f"service account {body.name!r} exists")
-        await create_service_account(state_of(request).db, body.name, body.description)
+        async with state_of(request).db.transaction() as tx:
+            cursor = await tx.execute("SELECT id FROM service_accounts WHERE name = ?", (body.name,))
+            existing = await cursor.fetchone()
+            if existing is not None:
+                raise Problem(
+                    409,
+                    "already-exists",
+                    f"service account {body.name!r} exists",
+                    existing={"id": existing["id"], "name": body.name},
+                )
+            await tx.execute(
+                "INSERT INTO service_accounts (id, name, description, created_at) VALUES (?, ?, ?, ?)",
+                (new_id("sa"), body.name, body.description, now_text()),
+            )
         row = await _account(request, body.name)
-        out = ServiceAccountOut(
-            id=row["id"], name=row["name"], description=row["description"], created_at=row["created_at"]
-        )
-        return JSONResponse(out.model_dump(), status_code=201)
+        return JSONResponse(_account_out(row).model_dump(), status_code=201)
 
     return await idempotent(request, handle)
 
 
-@router.get("/v1/service-accounts", response_model=list[ServiceAccountOut])
-async def list_accounts(request: Request) -> list[ServiceAccountOut]:
+@router.get("/v1/service-accounts", response_model=ServiceAccountPage)
+async def list_accounts(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ServiceAccountPage:
     principal_for(request).require("service_accounts", "read")
-    rows = await state_of(request).db.fetch_all("SELECT * FROM service_accounts ORDER BY name")
-    return [
-        ServiceAccountOut(id=r["id"], name=r["name"], description=r["description"], created_at=r["created_at"])
-        for r in rows
-    ]
+    after = decode_cursor(cursor) if cursor else ""
+    rows = await state_of(request).db.fetch_all(
+        "SELECT * FROM service_accounts WHERE name > ? ORDER BY name LIMIT ?", (after, limit + 1)
+    )
+    next_cursor = encode_cursor(rows[limit - 1]["name"]) if len(rows) > limit else None
+    return ServiceAccountPage(items=[_account_out(row) for row in rows[:limit]], next_cursor=next_cursor)
 
 
-@router.post("/v1/service-accounts/{name}/api-keys", status_code=201, response_model=ApiKeyCreated)
+@router.get("/v1/service-accounts/{name}", response_model=ServiceAccount)
+async def get_account(request: Request, name: str) -> ServiceAccount:
+    principal_for(request).require("service_accounts", "read")
+    return _account_out(await _account(request, name))
+
+
+def _not_own(request: Request, account: aiosqlite.Row, action: str) -> None:
+    """Refuse to lock the caller out: its own account cannot be disabled or deleted with its own key."""
+    if account["id"] == principal_for(request).service_account_id:
+        raise Problem(409, "own-account", f"a service account cannot {action} itself; use another account's key")
+
+
+async def _set_disabled(request: Request, name: str, disabled: bool) -> ServiceAccount:
+    principal_for(request).require("service_accounts", "manage")
+    account = await _account(request, name)
+    if disabled:
+        _not_own(request, account, "disable")
+    async with state_of(request).db.transaction() as tx:
+        await tx.execute("UPDATE service_accounts SET disabled = ? WHERE id = ?", (int(disabled), account["id"]))
+    return _account_out(await _account(request, name))
+
+
+@router.post("/v1/service-accounts/{name}:disable", response_model=ServiceAccount)
+async def disable_account(request: Request, name: str) -> ServiceAccount:
+    """Every key of a disabled account is refused (401) until it is enabled again."""
+    return await _set_disabled(request, name, True)
+
+
+@router.post("/v1/service-accounts/{name}:enable", response_model=ServiceAccount)
+async def enable_account(request: Request, name: str) -> ServiceAccount:
+    return await _set_disabled(request, name, False)
+
+
+@router.delete("/v1/service-accounts/{name}", status_code=204)
+async def delete_account(request: Request, name: str) -> Response:
+    """Delete the account and all of its keys."""
+    principal_for(request).require("service_accounts", "manage")
+    account = await _account(request, name)
+    _not_own(request, account, "delete")
+    async with state_of(request).db.transaction() as tx:
+        await tx.execute("DELETE FROM service_accounts WHERE id = ?", (account["id"],))
+    return Response(status_code=204)
+
+
+def _without_key(body: bytes) -> bytes:
+    return json.dumps({**json.loads(body), "key": None}).encode()
+
+
+@router.post("/v1/service-accounts/{name}/api-keys", status_code=201, response_model=CreatedApiKey)
 async def create_key(request: Request, name: str, body: ApiKeyCreate) -> Response:
+    """A new key, shown this once (`Cache-Control: no-store`); its scopes must be ones the caller holds."""
     principal = principal_for(request)
     principal.require("service_accounts", "manage")
-    if "*" in body.scopes and "*" not in principal.scopes:
-        raise Problem(403, "insufficient-scope", "only an admin key can issue an admin key")
+    for scope in body.scopes:
+        resource, _, level = scope.partition(":")
+        held = "*" in principal.scopes if scope == "*" else principal.allows(resource, level)
+        if not held:
+            raise Problem(403, "insufficient-scope", f"a key can only be given scopes its issuer holds: not {scope}")
 
     async def handle() -> Response:
         account = await _account(request, name)
@@ -100,24 +173,34 @@ async def create_key(request: Request, name: str, body: ApiKeyCreate) -> Respons
         )
         row = await state_of(request).db.fetch_one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
         assert row is not None
-        created = ApiKeyCreated(**_key_out(row, name).model_dump(), key=key)
+        created = CreatedApiKey(**_key_out(row, name).model_dump(), key=key)
         return JSONResponse(created.model_dump(), status_code=201, headers={"Cache-Control": "no-store"})
 
-    return await idempotent(request, handle)
+    return await idempotent(request, handle, redact=_without_key)
 
 
-@router.get("/v1/service-accounts/{name}/api-keys", response_model=list[ApiKeyOut])
-async def list_keys(request: Request, name: str) -> list[ApiKeyOut]:
+@router.get("/v1/service-accounts/{name}/api-keys", response_model=ApiKeyPage)
+async def list_keys(
+    request: Request,
+    name: str,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ApiKeyPage:
+    """The account's keys (metadata only: neither the key nor its hash is ever returned)."""
     principal_for(request).require("service_accounts", "read")
     account = await _account(request, name)
+    after = decode_cursor(cursor, account["id"]) if cursor else ""
     rows = await state_of(request).db.fetch_all(
-        "SELECT * FROM api_keys WHERE service_account_id = ? ORDER BY created_at, id", (account["id"],)
+        "SELECT * FROM api_keys WHERE service_account_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (account["id"], after, limit + 1),
     )
-    return [_key_out(row, name) for row in rows]
+    next_cursor = encode_cursor(rows[limit - 1]["id"], account["id"]) if len(rows) > limit else None
+    return ApiKeyPage(items=[_key_out(row, name) for row in rows[:limit]], next_cursor=next_cursor)
 
 
-@router.post("/v1/api-keys/{key_id}:revoke", response_model=ApiKeyOut)
-async def revoke_key(request: Request, key_id: str) -> ApiKeyOut:
+@router.post("/v1/api-keys/{key_id}:revoke", response_model=ApiKey)
+async def revoke_key(request: Request, key_id: str) -> ApiKey:
+    """Revoke a key at once (idempotent: revoking again keeps the first revocation time)."""
     principal_for(request).require("service_accounts", "manage")
     db = state_of(request).db
     async with db.transaction() as tx:

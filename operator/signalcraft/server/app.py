@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,14 +18,15 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
-from signalcraft.server import accounts, alerts, resources, webhooks
+from signalcraft.server import accounts, alerts, events, resources, webhooks
 from signalcraft.server.context import AppState, require_principal
 from signalcraft.server.problems import (
+    INTERNAL_ERROR,
     Problem,
     ProblemDetails,
     handle_http,
     handle_problem,
-    handle_unexpected,
+    handle_storage,
     handle_validation,
     problem_response,
     problem_responses,
@@ -33,6 +36,7 @@ from signalcraft.server.storage import Database
 from signalcraft.server.ticketing import TicketWorker
 
 API_VERSION = "1.0.0"
+log = logging.getLogger("signalcraft.api")
 
 
 def has_lone_surrogate(body: bytes) -> bool:
@@ -62,10 +66,12 @@ def create_app(
     public_url: str | None = None,
     rate_per_second: float = 200.0,
     burst: float = 400.0,
+    events_per_second: float = 100.0,
+    busy_timeout: float = 5.0,
     sns: SnsSettings | None = None,
     ticket_ca_bundle: str | None = None,
 ) -> FastAPI:
-    db = Database(database)
+    db = Database(database, busy_timeout=busy_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,12 +91,16 @@ def create_app(
         description="SignalCraft API v1: service accounts, idempotent CRUD of configuration, alert ingestion.",
     )
     app.state.signalcraft = AppState(
-        db=db, public_url=public_url, rate_limiter=RateLimiter(rate_per_second, burst), sns=sns or SnsSettings()
+        db=db,
+        public_url=public_url,
+        rate_limiter=RateLimiter(rate_per_second, burst),
+        events_rate_limiter=RateLimiter(events_per_second, 2 * events_per_second, "per-routing-key"),
+        sns=sns or SnsSettings(),
     )
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
-    app.add_exception_handler(Exception, handle_unexpected)
+    app.add_exception_handler(sqlite3.OperationalError, handle_storage)
 
     @app.middleware("http")
     async def refuse_unencodable_text(
@@ -107,9 +117,16 @@ def create_app(
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Every answer, a failure included, carries X-Request-Id (the client's own, if it sent a sane one)."""
         incoming = request.headers.get("x-request-id", "")
         identifier = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
-        response = await call_next(request)
+        request.state.request_id = identifier
+        try:
+            response = await call_next(request)
+        except Exception:
+            # Logged with the path only: headers and bodies may hold keys and secrets.
+            log.exception("request %s %s failed (request id %s)", request.method, request.url.path, identifier)
+            response = problem_response(INTERNAL_ERROR, request)
         response.headers["X-Request-Id"] = identifier
         for name, value in getattr(request.state, "rate_limit_headers", {}).items():
             response.headers.setdefault(name, value)
@@ -120,11 +137,11 @@ def create_app(
         return {"status": "ok"}
 
     authenticated = [Depends(require_principal)]
-    documented = problem_responses(400, 401, 403, 404, 409, 412, 422, 429)
+    documented = problem_responses(400, 401, 403, 404, 409, 412, 422, 429, 503)
     for router in (accounts.router, alerts.router, resources.router):
         app.include_router(router, dependencies=authenticated, responses=documented)
-    app.include_router(alerts.public_router)
-    app.include_router(webhooks.router)
+    app.include_router(events.router)
+    app.include_router(webhooks.router, responses=problem_responses(503))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -135,6 +152,7 @@ def create_app(
                 ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {})
             )
             schemas["ProblemDetails"].pop("$defs", None)
+            schemas.update(events.openapi_schemas())
             document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             document["security"] = [{"bearer": []}]
             app.openapi_schema = document

@@ -22,7 +22,6 @@ from signalcraft.server.storage import Database, dumps
 
 KEY_PATTERN = re.compile(r"^sc_([a-z0-9]{12})_([A-Za-z0-9_-]{32,64})$")
 LEVELS = ("read", "write", "manage")
-SCOPE_PATTERN = r"^(\*|[a-z_]+:(read|write|manage|read_secrets|manage_force))$"
 
 
 def now_text() -> str:

@@ -32,6 +32,16 @@ db_option = click.option(
 @click.option("--public-url", envvar="SIGNALCRAFT_PUBLIC_URL", default=None, help="Base URL put in webhook URLs.")
 @click.option("--rate-limit", type=float, default=200.0, show_default=True, help="Requests/s per service account.")
 @click.option(
+    "--events-rate-limit", type=float, default=100.0, show_default=True, help="Events API requests/s per routing key."
+)
+@click.option(
+    "--busy-timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for another process's database lock before answering 503.",
+)
+@click.option(
     "--sns-cert-host-pattern",
     default=AWS_SNS_HOST,
     show_default=True,
@@ -46,6 +56,8 @@ def api(  # noqa: PLR0917 - click passes every option
     port: int,
     public_url: str | None,
     rate_limit: float,
+    events_rate_limit: float,
+    busy_timeout: float,
     sns_cert_host_pattern: str,
     sns_ca_bundle: str | None,
 ) -> None:
@@ -53,7 +65,15 @@ def api(  # noqa: PLR0917 - click passes every option
     if ctx.invoked_subcommand is not None:
         return
     sns = SnsSettings(cert_host_pattern=sns_cert_host_pattern, ca_bundle=sns_ca_bundle)
-    app = create_app(database, public_url=public_url, rate_per_second=rate_limit, burst=2 * rate_limit, sns=sns)
+    app = create_app(
+        database,
+        public_url=public_url,
+        rate_per_second=rate_limit,
+        burst=2 * rate_limit,
+        events_per_second=events_rate_limit,
+        busy_timeout=busy_timeout,
+        sns=sns,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

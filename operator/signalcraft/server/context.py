@@ -18,6 +18,7 @@ class AppState:
     db: Database
     public_url: str | None = None
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    events_rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(100.0, 200.0, "per-routing-key"))
     sns: SnsSettings = field(default_factory=SnsSettings)
     webhook_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
     """Webhook requests handled at once; beyond that senders get 503 + Retry-After and retry."""

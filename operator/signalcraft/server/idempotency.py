@@ -1,6 +1,9 @@
 """Idempotency-Key for POST (IETF draft): replays the first answer, refuses a reused key with a different body.
 
-24 h retention; a request still in flight answers 409; 5xx and 429 answers are never stored, so a retry runs again.
+Keys are scoped to the principal (a service account, or a routing key on the Events API) and kept 24 h. The
+fingerprint is the method, the path and the canonical JSON body, so a retry that only reorders keys is the same request.
+A request still in flight answers 409; one whose process died holding the key is taken over once its lease has run out.
+5xx and 429 answers are never stored, so a retry runs again.
 """
 
 from __future__ import annotations
@@ -16,27 +19,67 @@ from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.problems import Problem, problem_response
 
 RETENTION_SECONDS = 24 * 3600
+IN_FLIGHT_LEASE_SECONDS = 60.0
+"""A first request running longer than this is presumed dead (crashed server), and a retry may run it again."""
+REPLAYED_HEADERS = {"content-type", "etag", "location", "cache-control"}
 
 
-async def idempotent(request: Request, handler: Callable[[], Awaitable[Response]]) -> Response:
-    key = request.headers.get("idempotency-key")
+def _fingerprint(request: Request, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + canonical).hexdigest()
+
+
+def _key(request: Request) -> str | None:
+    """The header value; the draft sends a structured-field string ("..."), bare tokens are accepted too."""
+    value = request.headers.get("idempotency-key")
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not 1 <= len(value) <= 255:
+        raise Problem(400, "invalid-idempotency-key", "Idempotency-Key must be 1 to 255 characters")
+    return value
+
+
+async def idempotent(
+    request: Request,
+    handler: Callable[[], Awaitable[Response]],
+    *,
+    scope: str | None = None,
+    redact: Callable[[bytes], bytes] | None = None,
+) -> Response:
+    """Run `handler` once per Idempotency-Key (if the request has one) and replay its answer to retries.
+
+    `redact` turns the answer into what is stored for replays, for answers carrying a secret that must not be kept.
+    """
+    key = _key(request)
     if key is None:
         return await handler()
-    if not 1 <= len(key) <= 255:
-        raise Problem(400, "invalid-idempotency-key", "Idempotency-Key must be 1 to 255 characters")
     db = state_of(request).db
-    principal = principal_for(request).service_account_id if hasattr(request.state, "principal") else "anonymous"
-    body = await request.body()
-    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
+    owner = scope or principal_for(request).service_account_id
+    fingerprint = _fingerprint(request, await request.body())
     now = time.time()
     async with db.transaction() as tx:
         await tx.execute("DELETE FROM idempotency WHERE created_at < ?", (now - RETENTION_SECONDS,))
-        cursor = await tx.execute("SELECT * FROM idempotency WHERE principal = ? AND key = ?", (principal, key))
+        cursor = await tx.execute("SELECT * FROM idempotency WHERE principal = ? AND key = ?", (owner, key))
         seen = await cursor.fetchone()
-        if seen is None:
+        abandoned = (
+            seen is not None
+            and seen["fingerprint"] == fingerprint
+            and seen["state"] == "in-flight"
+            and now - seen["created_at"] > IN_FLIGHT_LEASE_SECONDS
+        )
+        if abandoned:
+            await tx.execute("UPDATE idempotency SET created_at = ? WHERE principal = ? AND key = ?", (now, owner, key))
+            seen = None
+        elif seen is None:
             await tx.execute(
                 "INSERT INTO idempotency (principal, key, fingerprint, state, created_at) VALUES (?, ?, ?, ?, ?)",
-                (principal, key, fingerprint, "in-flight", now),
+                (owner, key, fingerprint, "in-flight", now),
             )
     if seen is not None:
         if seen["fingerprint"] != fingerprint:
@@ -53,27 +96,29 @@ async def idempotent(request: Request, handler: Callable[[], Awaitable[Response]
     try:
         response = await handler()
     except Problem as problem:
-        if problem.status >= 500 or problem.status == 429:
-            await _forget(request, principal, key)
+        if problem.retryable:
+            await _forget(request, owner, key)
             raise
-        response = problem_response(problem)
+        response = problem_response(problem, request)
     except BaseException:
-        await _forget(request, principal, key)
+        await _forget(request, owner, key)
         raise
     if response.status_code >= 500 or response.status_code == 429:
-        await _forget(request, principal, key)
+        await _forget(request, owner, key)
         return response
-    stored_headers = {
-        name: value for name, value in response.headers.items() if name.lower() in {"content-type", "etag", "location"}
-    }
+    stored_headers = {name: value for name, value in response.headers.items() if name.lower() in REPLAYED_HEADERS}
+    stored_body = bytes(response.body)
+    if redact is not None and response.status_code < 400:
+        stored_body = redact(stored_body)
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ? WHERE principal = ? AND key = ?",
-            (response.status_code, json.dumps(stored_headers), bytes(response.body), principal, key),
+            (response.status_code, json.dumps(stored_headers), stored_body, owner, key),
         )
     return response
 
 
-async def _forget(request: Request, principal: str, key: str) -> None:
+async def _forget(request: Request, owner: str, key: str) -> None:
+    """Drop the in-flight record so a retry runs for real (if this fails too, the lease expires it)."""
     async with state_of(request).db.transaction() as tx:
-        await tx.execute("DELETE FROM idempotency WHERE principal = ? AND key = ?", (principal, key))
+        await tx.execute("DELETE FROM idempotency WHERE principal = ? AND key = ?", (owner, key))

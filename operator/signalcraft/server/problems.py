@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,9 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str
     code: str
+    retryable: bool
+    """Whether the same request may succeed later (408, 429, 5xx, an idempotent request still in flight)."""
+    request_id: str | None = None
     errors: list[FieldProblem] | None = None
 
 
@@ -45,6 +49,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Request body too large",
         422: "The request does not validate",
         429: "Rate limited; see Retry-After",
+        503: "Temporarily unable to serve (storage busy, overload); see Retry-After",
     }
     schema = {"$ref": "#/components/schemas/ProblemDetails"}
     return {
@@ -73,22 +78,32 @@ class Problem(Exception):
         self.headers = dict(headers or {})
         self.extra = extra
 
-    def body(self) -> dict[str, Any]:
+    @property
+    def retryable(self) -> bool:
+        return self.status in {408, 429} or self.status >= 500 or self.code == "idempotency-key-in-flight"
+
+    def body(self, request_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": PROBLEM_TYPE + self.code,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
             "code": self.code,
+            "retryable": self.retryable,
         }
+        if request_id is not None:
+            body["request_id"] = request_id
         if self.errors:
             body["errors"] = self.errors
         body.update(self.extra)
         return body
 
 
-def problem_response(problem: Problem) -> JSONResponse:
-    return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers, media_type=MEDIA_TYPE)
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None) if request is not None else None
+    return JSONResponse(
+        problem.body(request_id), status_code=problem.status, headers=problem.headers, media_type=MEDIA_TYPE
+    )
 
 
 def pointer(location: Sequence[int | str]) -> str:
@@ -99,12 +114,12 @@ def pointer(location: Sequence[int | str]) -> str:
     return "/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
 
 
-async def handle_problem(_: Request, exc: Exception) -> JSONResponse:
+async def handle_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc)
+    return problem_response(exc, request)
 
 
-async def handle_validation(_: Request, exc: Exception) -> JSONResponse:
+async def handle_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for error in exc.errors():
@@ -113,14 +128,24 @@ async def handle_validation(_: Request, exc: Exception) -> JSONResponse:
         if error.get("type") == "extra_forbidden":
             message = "unknown field"
         errors.append({"pointer": pointer(location), "detail": message})
-    return problem_response(Problem(422, "validation-failed", "the request does not validate", errors=errors))
+    return problem_response(Problem(422, "validation-failed", "the request does not validate", errors=errors), request)
 
 
-async def handle_http(_: Request, exc: Exception) -> JSONResponse:
+async def handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return problem_response(Problem(exc.status_code, code, str(exc.detail), headers=exc.headers))
+    return problem_response(Problem(exc.status_code, code, str(exc.detail), headers=exc.headers), request)
 
 
-async def handle_unexpected(_: Request, exc: Exception) -> JSONResponse:
-    return problem_response(Problem(500, "internal-error", "the server failed; the request may be retried"))
+STORAGE_BUSY = Problem(
+    503, "storage-busy", "the database is busy; retry shortly", headers={"Retry-After": "1"}, title="Storage busy"
+)
+INTERNAL_ERROR = Problem(500, "internal-error", "the server failed; the request may be retried")
+
+
+async def handle_storage(request: Request, exc: Exception) -> JSONResponse:
+    """SQLite busy or locked (another process holds the write lock past busy_timeout) is temporary: 503."""
+    assert isinstance(exc, sqlite3.OperationalError)
+    if "locked" in str(exc) or "busy" in str(exc):
+        return problem_response(STORAGE_BUSY, request)
+    raise exc

@@ -1,4 +1,5 @@
-"""Per-principal token buckets with the IETF RateLimit / RateLimit-Policy headers and 429 + Retry-After."""
+"""Token buckets per principal (REST) or per routing key (Events API), with the IETF RateLimit / RateLimit-Policy
+headers on every answer and 429 + Retry-After when a bucket is empty."""
 
 from __future__ import annotations
 
@@ -20,30 +21,33 @@ class _Bucket:
 @dataclass
 class RateLimiter:
     rate: float = 200.0
-    """Requests per second each principal may sustain."""
+    """Requests per second each key (principal, routing key) may sustain."""
     burst: float = 400.0
+    policy: str = "per-principal"
+    """The policy's name in the RateLimit headers."""
     buckets: dict[str, _Bucket] = field(default_factory=dict)
 
-    def check(self, principal: str, request: Request) -> None:
+    def check(self, key: str, request: Request) -> None:
         now = time.monotonic()
-        bucket = self.buckets.setdefault(principal, _Bucket(self.burst, now))
+        bucket = self.buckets.setdefault(key, _Bucket(self.burst, now))
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
-        policy = f'"per-principal";q={int(self.burst)};w={max(1, math.ceil(self.burst / self.rate))}'
+        policy = f'"{self.policy}";q={int(self.burst)};w={max(1, math.ceil(self.burst / self.rate))}'
         if bucket.tokens < 1:
             wait = math.ceil((1 - bucket.tokens) / self.rate)
             raise Problem(
                 429,
                 "rate-limited",
-                f"too many requests for this service account; retry after {wait}s",
+                f"too many requests ({self.policy}); retry after {wait}s",
                 headers={
                     "Retry-After": str(wait),
                     "RateLimit-Policy": policy,
-                    "RateLimit": f'"per-principal";r=0;t={wait}',
+                    "RateLimit": f'"{self.policy}";r=0;t={wait}',
                 },
             )
         bucket.tokens -= 1
+        refill = math.ceil((self.burst - bucket.tokens) / self.rate)
         request.state.rate_limit_headers = {
             "RateLimit-Policy": policy,
-            "RateLimit": f'"per-principal";r={int(bucket.tokens)};t=1',
+            "RateLimit": f'"{self.policy}";r={int(bucket.tokens)};t={refill}',
         }

@@ -1,77 +1,172 @@
 """Configurable resources: create-or-replace by name, strong ETags, ownership by a `manager`, references checked.
 
-The same serializer produces every write's response and every GET, so a write's body equals the next GET byte for byte.
-A replace whose client-owned content is unchanged is a no-op: the version, the ETag and `updated_at` stay as they were.
+Every collection gets the same five operations with its own typed `spec`, so the OpenAPI document describes each
+collection exactly. The same serializer produces every write's response and every GET, so a write's body equals the next
+GET byte for byte. A replace whose client-owned content is unchanged is a no-op: the version, the ETag and `updated_at`
+stay as they were.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import inspect
 import json
 import re
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
 from typing import Annotated, Any
 
 import aiosqlite
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, create_model
 
 from signalcraft.server.auth import Principal, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
-from signalcraft.server.problems import Problem, pointer
+from signalcraft.server.idempotency import idempotent
+from signalcraft.server.problems import Problem
 from signalcraft.server.schemas import (
+    LABEL_KEY_PATTERN,
     NAME_PATTERN,
-    SPEC_MODELS,
+    AlertPolicySpec,
     ConnectionOut,
+    EscalationPolicySpec,
+    IntegrationSpec,
+    IntegrationWrite,
     ReleaseRequest,
     ResourceOut,
-    ResourcePage,
     ResourceWrite,
+    RoutingRuleSpec,
+    ScheduleSpec,
+    Strict,
+    TeamSpec,
 )
 from signalcraft.server.storage import Database, dumps
 
-ID_PREFIX = {
-    "teams": "team",
-    "schedules": "sch",
-    "escalation-policies": "esc",
-    "alert-policies": "pol",
-    "routing-rules": "rr",
-    "integrations": "int",
-}
-REFERENCES: dict[str, list[tuple[str, str]]] = {
-    # collection -> [(JSON path inside spec, referenced collection)]
-    "alert-policies": [("$.escalation_policy.name", "escalation-policies")],
-    "routing-rules": [("$.actions.alert_policy.name", "alert-policies")],
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    """URL segment, e.g. `escalation-policies`."""
+    kind: str
+    """Singular name used in the OpenAPI document, e.g. `EscalationPolicy`."""
+    id_prefix: str
+    spec_model: type[Strict]
+    write_model: type[ResourceWrite] = ResourceWrite
+    references: tuple[tuple[str, str], ...] = ()
+    """(dotted path of a reference object inside `spec`, the collection it points into)."""
+
+    @property
+    def scope(self) -> str:
+        return self.name.replace("-", "_")
+
+
+COLLECTIONS = {
+    collection.name: collection
+    for collection in (
+        Collection("teams", "Team", "team", TeamSpec),
+        Collection("schedules", "Schedule", "sch", ScheduleSpec),
+        Collection("escalation-policies", "EscalationPolicy", "esc", EscalationPolicySpec),
+        Collection(
+            "alert-policies",
+            "AlertPolicy",
+            "pol",
+            AlertPolicySpec,
+            references=(("escalation_policy", "escalation-policies"),),
+        ),
+        Collection(
+            "routing-rules",
+            "RoutingRule",
+            "rr",
+            RoutingRuleSpec,
+            references=(("actions.alert_policy", "alert-policies"),),
+        ),
+        Collection("integrations", "Integration", "int", IntegrationSpec, write_model=IntegrationWrite),
+    )
 }
 
 router = APIRouter()
+NewName = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=253,
+        pattern=NAME_PATTERN,
+        description="Client-chosen, immutable: a DNS-1123 subdomain (lowercase letters, digits, '-', '.').",
+    ),
+]
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: If-None-Match matched the current ETag"}
+}
 
 
-def scope_name(collection: str) -> str:
-    return collection.replace("-", "_")
+# ------------------------------------------------------------------ cursors and filters
 
 
-def _collection(collection: str) -> str:
-    if collection not in SPEC_MODELS:
-        raise Problem(404, "not-found", f"there is no collection {collection!r}")
-    return collection
+def encode_cursor(after: str, binding: str = "") -> str:
+    """An opaque cursor: the last key of the page and the filters it was issued for, versioned."""
+    return base64.urlsafe_b64encode(json.dumps({"v": 2, "after": after, "for": binding}).encode()).decode()
 
 
-def encode_cursor(after: str) -> str:
-    """An opaque cursor: the last key of the page, versioned so a foreign string is recognised as such."""
-    return base64.urlsafe_b64encode(json.dumps({"v": 1, "after": after}).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str, binding: str = "") -> str:
+    """The key after which the next page starts; 400 for a foreign cursor or one issued for other filters."""
     try:
         decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        after = decoded["after"] if decoded.get("v") == 1 else None
+        after, issued_for = (decoded["after"], decoded["for"]) if decoded.get("v") == 2 else (None, None)
     except (ValueError, TypeError, KeyError, AttributeError):
-        after = None
+        after, issued_for = None, None
     if not isinstance(after, str):
         raise Problem(400, "invalid-cursor", "the cursor is not one this server issued")
+    if issued_for != binding:
+        raise Problem(400, "invalid-cursor", "a cursor continues the listing it came from: keep the same filters")
     return after
+
+
+def filter_binding(**filters: object) -> str:
+    """What a cursor is bound to: every filter of the listing (not the page size)."""
+    return hashlib.sha256(
+        dumps({key: str(value) for key, value in filters.items() if value is not None}).encode()
+    ).hexdigest()[:16]
+
+
+def utc_text(moment: datetime) -> str:
+    """The API's one timestamp format (RFC 3339, UTC, seconds); a moment without a zone is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_SELECTOR_TERM = re.compile(r"^\s*(?P<not>!)?\s*(?P<key>[^!=\s]+)\s*(?:(?P<op>==|!=|=)\s*(?P<value>[^,]*?))?\s*$")
+
+
+def label_conditions(selector: str) -> tuple[list[str], list[str]]:
+    """SQL conditions for a Kubernetes-style equality selector: `k=v`, `k==v`, `k!=v`, `k` (has), `!k` (has not)."""
+    where: list[str] = []
+    args: list[str] = []
+    for term in selector.split(","):
+        match = _SELECTOR_TERM.match(term)
+        if match is None or not re.match(LABEL_KEY_PATTERN, match["key"]) or (match["not"] and match["op"]):
+            raise Problem(
+                400, "invalid-label-selector", f"label_selector terms are k=v, k!=v, k or !k; not {term.strip()!r}"
+            )
+        path = f'$."{match["key"]}"'
+        if match["op"] in {"=", "=="}:
+            where.append("json_extract(labels, ?) = ?")
+            args += [path, match["value"].strip()]
+        elif match["op"] == "!=":
+            where.append("coalesce(json_extract(labels, ?) != ?, 1)")
+            args += [path, match["value"].strip()]
+        else:
+            where.append(f"json_type(labels, ?) IS {'' if match['not'] else 'NOT '}NULL")
+            args.append(path)
+    return where, args
+
+
+# ------------------------------------------------------------------ representation
 
 
 def _etag(version: int) -> str:
@@ -79,20 +174,19 @@ def _etag(version: int) -> str:
 
 
 def serialize(row: aiosqlite.Row) -> dict[str, Any]:
-    body = ResourceOut(
-        name=row["name"],
-        id=row["id"],
-        display_name=row["display_name"],
-        description=row["description"],
-        labels=json.loads(row["labels"]),
-        manager=json.loads(row["manager"]) if row["manager"] else None,
-        spec=json.loads(row["spec"]),
-        status=json.loads(row["status"]),
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-    return body.model_dump(mode="json")
+    return {
+        "name": row["name"],
+        "id": row["id"],
+        "display_name": row["display_name"],
+        "description": row["description"],
+        "labels": json.loads(row["labels"]),
+        "manager": json.loads(row["manager"]) if row["manager"] else None,
+        "spec": json.loads(row["spec"]),
+        "status": json.loads(row["status"]),
+        "version": row["version"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def resource_response(row: aiosqlite.Row, status_code: int = 200) -> Response:
@@ -108,149 +202,162 @@ async def fetch(db: Database | aiosqlite.Connection, collection: str, name: str)
     return row
 
 
-def _validate_spec(collection: str, spec: dict[str, Any]) -> dict[str, Any]:
-    try:
-        model = SPEC_MODELS[collection].model_validate(spec)
-    except ValidationError as exc:
-        errors = [
-            {
-                "pointer": pointer(["spec", *error["loc"]]),
-                "detail": "unknown field" if error["type"] == "extra_forbidden" else error["msg"],
-            }
-            for error in exc.errors()
-        ]
-        raise Problem(422, "validation-failed", f"the {collection} spec does not validate", errors=errors) from None
-    normalized: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return normalized
+# ------------------------------------------------------------------ references and ownership
 
 
-async def _check_references(tx: aiosqlite.Connection, collection: str, spec: dict[str, Any]) -> None:
-    for path, target in REFERENCES.get(collection, []):
-        keys = path.removeprefix("$.").split(".")
-        value: Any = spec
-        for key in keys:
-            value = value.get(key) if isinstance(value, dict) else None
-        if value is None:
+def _reference_at(spec: Mapping[str, Any], path: str) -> Mapping[str, Any] | None:
+    value: Any = spec
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value if isinstance(value, Mapping) else None
+
+
+async def _check_references(tx: aiosqlite.Connection, collection: Collection, spec: Mapping[str, Any]) -> None:
+    """Every reference (by name or by id) must point at an existing object: 422 with its pointer otherwise."""
+    for path, target in collection.references:
+        reference = _reference_at(spec, path)
+        if reference is None:
             continue
-        if await fetch(tx, target, str(value)) is None:
+        key = "name" if "name" in reference else "id"
+        sql = f"SELECT 1 FROM resources WHERE collection = ? AND {key} = ?"  # noqa: S608 - key is 'name' or 'id'
+        cursor = await tx.execute(sql, (target, reference[key]))
+        if await cursor.fetchone() is None:
             raise Problem(
                 422,
                 "reference-not-found",
-                f"{target} {value!r} does not exist",
-                errors=[{"pointer": "/spec/" + "/".join(keys[:-1]), "detail": f"unknown {target} {value!r}"}],
+                f"{target} with {key} {reference[key]!r} does not exist",
+                errors=[
+                    {"pointer": "/spec/" + path.replace(".", "/"), "detail": f"unknown {target} {reference[key]!r}"}
+                ],
             )
 
 
-async def referrers(db: Database | aiosqlite.Connection, collection: str, name: str) -> list[dict[str, str]]:
+async def referrers(tx: aiosqlite.Connection, collection: str, name: str, object_id: str) -> list[dict[str, str]]:
+    """Objects whose spec points at this one (by name or id): they block its deletion."""
     found: list[dict[str, str]] = []
-    for source, paths in REFERENCES.items():
-        for path, target in paths:
+    for source in COLLECTIONS.values():
+        for path, target in source.references:
             if target != collection:
                 continue
-            sql = "SELECT name FROM resources WHERE collection = ? AND json_extract(spec, ?) = ? ORDER BY name"
-            if isinstance(db, Database):
-                rows = await db.fetch_all(sql, (source, path, name))
-            else:
-                rows = list(await (await db.execute(sql, (source, path, name))).fetchall())
-            found += [{"collection": source, "name": row["name"]} for row in rows]
+            cursor = await tx.execute(
+                "SELECT name FROM resources WHERE collection = ? "
+                "AND (json_extract(spec, ?) = ? OR json_extract(spec, ?) = ?) ORDER BY name",
+                (source.name, f"$.{path}.name", name, f"$.{path}.id", object_id),
+            )
+            found += [{"collection": source.name, "name": row["name"]} for row in await cursor.fetchall()]
     return found
 
 
-def _ownership(
-    principal: Principal, collection: str, current: dict[str, Any] | None, wanted: dict[str, Any] | None, force: bool
-) -> None:
-    """Writes to a managed object must come from its manager; setting a manager needs the :manage scope."""
-    resource = scope_name(collection)
+def _ownership_conflict(current: Mapping[str, Any]) -> Problem:
+    return Problem(
+        409,
+        "ownership-conflict",
+        f"this object is managed by {current.get('kind')} {current.get('identity')!r}; only its manager may change "
+        "it (the manager can give it up with :release)",
+        current_manager=dict(current),
+    )
+
+
+def _manager_after_write(
+    principal: Principal,
+    collection: Collection,
+    current: dict[str, Any] | None,
+    wanted: dict[str, Any] | None,
+    force: bool,
+) -> dict[str, Any] | None:
+    """The manager block a write leaves on the object, or the refusal.
+
+    Setting or changing a manager needs the `:manage` scope. A managed object is written only by its manager (same
+    identity, same kind), except that a manager with `allows_edits` lets others edit without taking it over.
+    `force_manager` (scope `:manage_force`) takes an object over from whoever manages it.
+    """
     if wanted is not None and wanted != current:
-        principal.require(resource, "manage")
+        principal.require(collection.scope, "manage")
     if current is None:
-        return
+        return wanted
     if force:
-        principal.require(resource, "manage_force")
-        return
+        principal.require(collection.scope, "manage_force")
+        return wanted
+    if wanted is None and current.get("allows_edits"):
+        return current
     if wanted is None or wanted.get("identity") != current.get("identity"):
-        raise Problem(
-            409,
-            "ownership-conflict",
-            f"this object is managed by {current.get('kind')} {current.get('identity')!r}; only its manager may "
-            "change it (it can release it with :release)",
-            current_manager=current,
-        )
+        raise _ownership_conflict(current)
     if wanted.get("kind") != current.get("kind"):
         raise Problem(403, "manager-kind-change", "release the object before another kind of manager takes it")
+    return wanted
 
 
-def _content(write: ResourceWrite, spec: dict[str, Any], manager: dict[str, Any] | None) -> tuple[Any, ...]:
-    return (spec, write.labels, write.display_name, write.description, manager)
+# ------------------------------------------------------------------ operations
 
 
-@router.put("/v1/{collection}/{name}", response_model=ResourceOut, status_code=200)
 async def put_resource(
-    *,
     request: Request,
-    write: ResourceWrite,
-    collection: str,
+    collection: Collection,
     name: str,
-    if_match: Annotated[str | None, Header()] = None,
-    if_none_match: Annotated[str | None, Header()] = None,
-    dry_run: bool = False,
-    force_manager: bool = False,
+    write: ResourceWrite,
+    *,
+    if_match: str | None,
+    if_none_match: str | None,
+    dry_run: bool,
+    force_manager: bool,
 ) -> Response:
-    """Create or replace `name` (201 / 200). If-None-Match: * creates only; If-Match guards a replace (412)."""
-    _collection(collection)
-    _valid_name(name)
     principal = principal_for(request)
-    principal.require(scope_name(collection), "write")
-    spec = _validate_spec(collection, write.spec)
-    if write.credentials is not None and collection != "integrations":
-        raise Problem(
-            422,
-            "validation-failed",
-            "only integrations take credentials",
-            errors=[{"pointer": "/credentials", "detail": "not allowed"}],
-        )
-    manager = write.manager.model_dump(mode="json") if write.manager is not None else None
+    principal.require(collection.scope, "write")
+    spec: dict[str, Any] = write.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    credentials = write.credentials if isinstance(write, IntegrationWrite) else None
+    wanted_manager = write.manager.model_dump(mode="json") if write.manager is not None else None
     db = state_of(request).db
     async with db.transaction() as tx:
-        existing = await fetch(tx, collection, name)
+        existing = await fetch(tx, collection.name, name)
         if if_none_match is not None and if_none_match.strip() == "*" and existing is not None:
-            raise Problem(412, "already-exists", f"{collection} {name!r} exists (If-None-Match: *)")
-        if if_match is not None and (existing is None or if_match.strip() != _etag(existing["version"])):
-            raise Problem(412, "precondition-failed", "the object changed since the ETag in If-Match was read")
+            raise Problem(412, "already-exists", f"{collection.name} {name!r} exists (If-None-Match: *)")
+        if if_match is not None and (existing is None or if_match.strip() not in {"*", _etag(existing["version"])}):
+            raise Problem(
+                412,
+                "precondition-failed",
+                "the object changed since the ETag in If-Match was read",
+                current_etag=_etag(existing["version"]) if existing is not None else None,
+            )
         current_manager = json.loads(existing["manager"]) if existing is not None and existing["manager"] else None
-        _ownership(principal, collection, current_manager, manager, force_manager)
+        manager = _manager_after_write(principal, collection, current_manager, wanted_manager, force_manager)
+        previous_spec = json.loads(existing["spec"]) if existing is not None else spec
+        if collection.name == "integrations" and previous_spec["type"] != spec["type"]:
+            raise Problem(
+                422,
+                "immutable-field",
+                "an integration's type cannot change: delete it and create a new one",
+                errors=[{"pointer": "/spec/type", "detail": "immutable"}],
+            )
         await _check_references(tx, collection, spec)
-        now = now_text()
-        secrets_now = json.loads(existing["secrets"]) if existing is not None else {}
+        stored_secrets = json.loads(existing["secrets"]) if existing is not None else {}
         status = json.loads(existing["status"]) if existing is not None else {}
-        new_secrets = dict(secrets_now)
-        if collection == "integrations":
+        new_secrets = dict(stored_secrets)
+        if collection.name == "integrations":
             new_secrets.setdefault("webhook_token", secrets.token_urlsafe(24))
             new_secrets.setdefault("integration_key", secrets.token_hex(16))
-            if write.credentials is not None:
-                new_secrets["credentials"] = dict(write.credentials)
-            credentials = new_secrets.get("credentials", {})
+            if credentials is not None:
+                new_secrets["credentials"] = dict(credentials)
             status = {
                 **status,
-                "credentials_set": sorted(credentials),
+                "credentials_set": sorted(new_secrets.get("credentials", {})),
                 "webhook_token_hint": new_secrets["webhook_token"][-4:],
             }
+        content = (spec, write.labels, write.display_name, write.description, manager)
         if existing is not None:
-            old_content = (
+            stored_content = (
                 json.loads(existing["spec"]),
                 json.loads(existing["labels"]),
                 existing["display_name"],
                 existing["description"],
                 current_manager,
             )
-            unchanged = old_content == _content(write, spec, manager) and new_secrets == secrets_now
-            if unchanged:
+            if stored_content == content and new_secrets == stored_secrets:
                 return resource_response(existing)
-        version = existing["version"] + 1 if existing is not None else 1
+        now = now_text()
         row = {
-            "collection": collection,
+            "collection": collection.name,
             "name": name,
-            "id": existing["id"] if existing is not None else new_id(ID_PREFIX[collection]),
+            "id": existing["id"] if existing is not None else new_id(collection.id_prefix),
             "display_name": write.display_name,
             "description": write.description,
             "labels": dumps(write.labels),
@@ -258,7 +365,7 @@ async def put_resource(
             "spec": dumps(spec),
             "status": dumps(status),
             "secrets": dumps(new_secrets),
-            "version": version,
+            "version": existing["version"] + 1 if existing is not None else 1,
             "created_at": existing["created_at"] if existing is not None else now,
             "updated_at": now,
         }
@@ -268,7 +375,7 @@ async def put_resource(
             f"INSERT OR REPLACE INTO resources ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608
             tuple(row.values()),
         )
-        stored = await fetch(tx, collection, name)
+        stored = await fetch(tx, collection.name, name)
         if dry_run:
             await tx.execute("ROLLBACK TO dry_run")
             await tx.execute("RELEASE dry_run")
@@ -276,104 +383,94 @@ async def put_resource(
     return resource_response(stored, 201 if existing is None else 200)
 
 
-def _valid_name(name: str) -> str:
-    if len(name) > 253 or not re.match(NAME_PATTERN, name):
-        raise Problem(
-            422,
-            "validation-failed",
-            "names are DNS-1123 subdomains: lowercase letters, digits, '-' and '.', at most 253 characters",
-            errors=[{"pointer": "/name", "detail": "invalid name"}],
-        )
-    return name
-
-
-@router.get("/v1/{collection}/{name}", response_model=ResourceOut)
-async def get_resource(request: Request, collection: str, name: str) -> Response:
-    _collection(collection)
-    principal_for(request).require(scope_name(collection), "read")
-    row = await fetch(state_of(request).db, collection, name)
+async def get_resource(request: Request, collection: Collection, name: str, if_none_match: str | None) -> Response:
+    principal_for(request).require(collection.scope, "read")
+    row = await fetch(state_of(request).db, collection.name, name)
     if row is None:
-        raise Problem(404, "not-found", f"{collection} {name!r} does not exist")
+        raise Problem(404, "not-found", f"{collection.name} {name!r} does not exist")
+    etag = _etag(row["version"])
+    if if_none_match is not None and (if_none_match.strip() == "*" or etag in if_none_match.split(",")):
+        return Response(status_code=304, headers={"ETag": etag})
     return resource_response(row)
 
 
-@router.delete("/v1/{collection}/{name}", status_code=204)
 async def delete_resource(
-    *,
     request: Request,
-    collection: str,
+    collection: Collection,
     name: str,
-    manager_identity: str | None = None,
-    if_match: Annotated[str | None, Header()] = None,
-    force_manager: bool = False,
+    *,
+    manager_identity: str | None,
+    if_match: str | None,
+    dry_run: bool,
+    force_manager: bool,
 ) -> Response:
-    """Delete; 409 in-use (with referenced_by) while other objects point at it; only the manager may delete."""
-    _collection(collection)
     principal = principal_for(request)
-    principal.require(scope_name(collection), "write")
+    principal.require(collection.scope, "write")
     async with state_of(request).db.transaction() as tx:
-        existing = await fetch(tx, collection, name)
+        existing = await fetch(tx, collection.name, name)
         if existing is None:
-            raise Problem(404, "not-found", f"{collection} {name!r} does not exist")
-        if if_match is not None and if_match.strip() != _etag(existing["version"]):
+            raise Problem(404, "not-found", f"{collection.name} {name!r} does not exist")
+        if if_match is not None and if_match.strip() not in {"*", _etag(existing["version"])}:
             raise Problem(412, "precondition-failed", "the object changed since the ETag in If-Match was read")
         current = json.loads(existing["manager"]) if existing["manager"] else None
-        claimed = {**current, "identity": manager_identity} if current is not None and manager_identity else None
-        _ownership(principal, collection, current, claimed if current is not None else None, force_manager)
-        users = await referrers(tx, collection, name)
+        if current is not None:
+            if force_manager:
+                principal.require(collection.scope, "manage_force")
+            elif manager_identity != current.get("identity"):
+                raise _ownership_conflict(current)
+        users = await referrers(tx, collection.name, name, existing["id"])
         if users:
             listed = ", ".join(f"{user['collection']}/{user['name']}" for user in users)
-            raise Problem(409, "in-use", f"{collection} {name!r} is referenced by {listed}", referenced_by=users)
-        await tx.execute("DELETE FROM resources WHERE collection = ? AND name = ?", (collection, name))
+            raise Problem(409, "in-use", f"{collection.name} {name!r} is referenced by {listed}", referenced_by=users)
+        if not dry_run:
+            await tx.execute("DELETE FROM resources WHERE collection = ? AND name = ?", (collection.name, name))
     return Response(status_code=204)
 
 
-@router.post("/v1/{collection}/{name}:release", response_model=ResourceOut)
-async def release_resource(request: Request, collection: str, name: str, release: ReleaseRequest) -> Response:
-    """The current manager gives the object up: it stays, unmanaged, for anyone to adopt."""
-    _collection(collection)
+async def release_resource(request: Request, collection: Collection, name: str, release: ReleaseRequest) -> Response:
     principal = principal_for(request)
-    principal.require(scope_name(collection), "manage")
-    async with state_of(request).db.transaction() as tx:
-        existing = await fetch(tx, collection, name)
-        if existing is None:
-            raise Problem(404, "not-found", f"{collection} {name!r} does not exist")
-        current = json.loads(existing["manager"]) if existing["manager"] else None
-        if current is None:
-            return resource_response(existing)
-        if current.get("identity") != release.identity:
-            raise Problem(
-                409, "ownership-conflict", "only the current manager can release this object", current_manager=current
+    principal.require(collection.scope, "manage")
+
+    async def handle() -> Response:
+        async with state_of(request).db.transaction() as tx:
+            existing = await fetch(tx, collection.name, name)
+            if existing is None:
+                raise Problem(404, "not-found", f"{collection.name} {name!r} does not exist")
+            current = json.loads(existing["manager"]) if existing["manager"] else None
+            if current is None:
+                return resource_response(existing)
+            if current.get("identity") != release.identity:
+                raise _ownership_conflict(current)
+            await tx.execute(
+                "UPDATE resources SET manager = NULL, version = version + 1, updated_at = ? "
+                "WHERE collection = ? AND name = ?",
+                (now_text(), collection.name, name),
             )
-        await tx.execute(
-            "UPDATE resources SET manager = NULL, version = version + 1, updated_at = ? "
-            "WHERE collection = ? AND name = ?",
-            (now_text(), collection, name),
-        )
-        stored = await fetch(tx, collection, name)
-    assert stored is not None
-    return resource_response(stored)
+            stored = await fetch(tx, collection.name, name)
+        assert stored is not None
+        return resource_response(stored)
+
+    return await idempotent(request, handle)
 
 
-@router.get("/v1/{collection}", response_model=ResourcePage)
 async def list_resources(
-    *,
     request: Request,
-    collection: str,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-    name: Annotated[str | None, Query(max_length=253)] = None,
-    label_selector: Annotated[str | None, Query(max_length=1024)] = None,
-    manager_identity: Annotated[str | None, Query(max_length=513)] = None,
-    updated_since: Annotated[str | None, Query(max_length=32)] = None,
-) -> ResourcePage:
-    """Cursor pagination by name; filters: exact name, label_selector (k=v,...), manager_identity (prefix with *)."""
-    _collection(collection)
-    principal_for(request).require(scope_name(collection), "read")
-    where, args = ["collection = ?"], [collection]
+    collection: Collection,
+    *,
+    limit: int,
+    cursor: str | None,
+    name: str | None,
+    label_selector: str | None,
+    manager_identity: str | None,
+    updated_since: datetime | None,
+) -> Response:
+    principal_for(request).require(collection.scope, "read")
+    since = utc_text(updated_since) if updated_since is not None else None
+    binding = filter_binding(name=name, label_selector=label_selector, manager_identity=manager_identity, since=since)
+    where, args = ["collection = ?"], [collection.name]
     if cursor:
         where.append("name > ?")
-        args.append(decode_cursor(cursor))
+        args.append(decode_cursor(cursor, binding))
     if name:
         where.append("name = ?")
         args.append(name)
@@ -384,25 +481,26 @@ async def list_resources(
         else:
             where.append("manager_identity = ?")
             args.append(manager_identity)
-    if updated_since:
+    if since is not None:
         where.append("updated_at >= ?")
-        args.append(updated_since)
-    for term in filter(None, (label_selector or "").split(",")):
-        key, sep, value = term.partition("=")
-        if not sep or not key.strip():
-            raise Problem(400, "invalid-label-selector", f"label_selector terms are key=value, not {term!r}")
-        where.append("json_extract(labels, ?) = ?")
-        args += [f'$."{key.strip()}"', value.strip()]
+        args.append(since)
+    if label_selector:
+        label_where, label_args = label_conditions(label_selector)
+        where += label_where
+        args += label_args
     sql = f"SELECT * FROM resources WHERE {' AND '.join(where)} ORDER BY name LIMIT ?"  # noqa: S608
     rows = await state_of(request).db.fetch_all(sql, (*args, limit + 1))
-    items = [ResourceOut.model_validate(serialize(row)) for row in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1]["name"]) if len(rows) > limit else None
-    return ResourcePage(items=items, next_cursor=next_cursor)
+    next_cursor = encode_cursor(rows[limit - 1]["name"], binding) if len(rows) > limit else None
+    return JSONResponse({"items": [serialize(row) for row in rows[:limit]], "next_cursor": next_cursor})
 
 
-@router.get("/v1/integrations/{name}/connection", response_model=ConnectionOut)
+@router.get(
+    "/v1/integrations/{name}/connection",
+    response_model=ConnectionOut,
+    tags=["integrations"],
+    summary="The integration's webhook URL and integration key (secrets: scope integrations:read_secrets)",
+)
 async def integration_connection(request: Request, name: str) -> ConnectionOut:
-    """The webhook URL (with its token) and the integration key: secrets, so they need integrations:read_secrets."""
     principal_for(request).require("integrations", "read_secrets")
     row = await fetch(state_of(request).db, "integrations", name)
     if row is None:
@@ -415,3 +513,159 @@ async def integration_connection(request: Request, name: str) -> ConnectionOut:
         webhook_token=stored["webhook_token"],
         integration_key=stored["integration_key"],
     )
+
+
+# ------------------------------------------------------------------ routes, one set per collection
+
+
+def _typed(handler: Callable[..., Any], **annotations: Any) -> Callable[..., Any]:
+    """Give `handler` concrete parameter types so FastAPI validates (and documents) each collection's own models."""
+    signature = inspect.signature(handler)
+    handler.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            parameter.replace(annotation=annotations.get(parameter.name, parameter.annotation))
+            for parameter in signature.parameters.values()
+        ]
+    )
+    return handler
+
+
+def _register(collection: Collection) -> None:
+    write_model = create_model(
+        f"{collection.kind}Write",
+        __base__=collection.write_model,
+        __doc__=f"Body of PUT /v1/{collection.name}/{{name}}.",
+        spec=(collection.spec_model, ...),
+    )
+    out_model = create_model(
+        collection.kind, __base__=ResourceOut, __doc__=f"A {collection.kind}.", spec=(collection.spec_model, ...)
+    )
+    page_model = create_model(
+        f"{collection.kind}Page",
+        __base__=BaseModel,
+        items=(list[out_model], ...),
+        next_cursor=(str | None, ...),
+    )
+    path = f"/v1/{collection.name}/{{name}}"
+    tags: list[str | Enum] = [collection.name]
+
+    async def put(
+        request: Request,
+        name: NewName,
+        *,
+        write: Any,
+        if_match: Annotated[str | None, Header()] = None,
+        if_none_match: Annotated[str | None, Header()] = None,
+        dry_run: bool = False,
+        force_manager: bool = False,
+    ) -> Response:
+        return await put_resource(
+            request,
+            collection,
+            name,
+            write,
+            if_match=if_match,
+            if_none_match=if_none_match,
+            dry_run=dry_run,
+            force_manager=force_manager,
+        )
+
+    async def get(request: Request, name: str, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        return await get_resource(request, collection, name, if_none_match)
+
+    async def delete(
+        request: Request,
+        name: str,
+        *,
+        manager_identity: Annotated[str | None, Query(max_length=512)] = None,
+        if_match: Annotated[str | None, Header()] = None,
+        dry_run: bool = False,
+        force_manager: bool = False,
+    ) -> Response:
+        return await delete_resource(
+            request,
+            collection,
+            name,
+            manager_identity=manager_identity,
+            if_match=if_match,
+            dry_run=dry_run,
+            force_manager=force_manager,
+        )
+
+    async def release(request: Request, name: str, body: ReleaseRequest) -> Response:
+        return await release_resource(request, collection, name, body)
+
+    async def listing(
+        request: Request,
+        *,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        name: Annotated[str | None, Query(max_length=253)] = None,
+        label_selector: Annotated[str | None, Query(max_length=1024)] = None,
+        manager_identity: Annotated[str | None, Query(max_length=513)] = None,
+        updated_since: datetime | None = None,
+    ) -> Response:
+        return await list_resources(
+            request,
+            collection,
+            limit=limit,
+            cursor=cursor,
+            name=name,
+            label_selector=label_selector,
+            manager_identity=manager_identity,
+            updated_since=updated_since,
+        )
+
+    kind = collection.kind
+    router.add_api_route(
+        path,
+        _typed(put, write=write_model),
+        methods=["PUT"],
+        response_model=out_model,
+        responses={201: {"model": out_model, "description": "Created"}},
+        tags=tags,
+        operation_id=f"put{kind}",
+        summary=f"Create (201) or replace (200) a {kind}; If-None-Match: * creates only, If-Match guards (412)",
+    )
+    router.add_api_route(
+        path,
+        get,
+        methods=["GET"],
+        response_model=out_model,
+        responses=NOT_MODIFIED,
+        tags=tags,
+        operation_id=f"get{kind}",
+        summary=f"Read a {kind} (strong ETag; If-None-Match gives 304)",
+    )
+    router.add_api_route(
+        path,
+        delete,
+        methods=["DELETE"],
+        status_code=204,
+        tags=tags,
+        operation_id=f"delete{kind}",
+        summary=f"Delete a {kind} (409 in-use while referenced; a managed one only by its manager)",
+    )
+    router.add_api_route(
+        f"{path}:release",
+        release,
+        methods=["POST"],
+        response_model=out_model,
+        tags=tags,
+        operation_id=f"release{kind}",
+        summary=f"The current manager gives the {kind} up: it stays, unmanaged, for anyone to adopt",
+    )
+    router.add_api_route(
+        f"/v1/{collection.name}",
+        listing,
+        methods=["GET"],
+        response_model=page_model,
+        tags=tags,
+        operation_id=f"list{kind}",
+        summary=f"List {collection.name} by name with a cursor; filters: name, label_selector, manager_identity "
+        "(prefix with *), updated_since",
+    )
+
+
+for _collection in COLLECTIONS.values():
+    _register(_collection)

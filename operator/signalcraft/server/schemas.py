@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from signalcraft.api.models import IntegrationType, Severity
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 Name = Annotated[str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN)]
 ShortText = Annotated[str, Field(max_length=1024)]
+LABEL_KEY_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+LabelKey = Annotated[str, Field(min_length=1, max_length=253, pattern=LABEL_KEY_PATTERN)]
+"""Kubernetes-style label keys (optional DNS prefix + '/' + name), so every key can be used in a label_selector."""
+LabelValue = Annotated[str, Field(max_length=253, pattern=r"^[^,]*$")]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ONE_OF_NAME_OR_ID: dict[str, Any] = {"oneOf": [{"required": ["name"]}, {"required": ["id"]}]}
+
+
 class Reference(Strict):
     """A reference to another resource by name or id (either key)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ONE_OF_NAME_OR_ID)
 
     name: Name | None = None
     id: Annotated[str, Field(max_length=64)] | None = None
@@ -65,6 +78,8 @@ class TargetType(StrEnum):
 
 
 class EscalationTarget(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=ONE_OF_NAME_OR_ID)
+
     type: TargetType
     id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=253)] | None = None
@@ -106,10 +121,32 @@ class AlertPolicySpec(Strict):
 
 
 class RoutingCondition(Strict):
+    """One test on an incoming event; `labels` need the label `key`, `in` a list value, `exists` no value."""
+
     field: Literal["summary", "source", "severity", "dedup_key", "labels", "integration.type", "integration.name"]
-    key: Annotated[str, Field(max_length=253)] | None = None
+    key: Annotated[str, Field(min_length=1, max_length=253)] | None = None
     operator: Literal["equals", "contains", "starts_with", "ends_with", "matches", "exists", "in"]
     value: Annotated[str, Field(max_length=1024)] | list[Annotated[str, Field(max_length=1024)]] | None = None
+
+    @model_validator(mode="after")
+    def operands_fit_the_operator(self) -> RoutingCondition:
+        if (self.field == "labels") != (self.key is not None):
+            raise ValueError("'key' names the label, and only the labels field takes one")
+        if self.operator == "exists":
+            if self.value is not None:
+                raise ValueError("exists takes no value")
+        elif self.operator == "in":
+            if not isinstance(self.value, list):
+                raise ValueError("in takes a list of values")
+        elif not isinstance(self.value, str):
+            raise ValueError(f"{self.operator} takes one string value")
+        if self.operator == "matches":
+            assert isinstance(self.value, str)
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return self
 
 
 class RoutingConditions(Strict):
@@ -124,6 +161,9 @@ class RoutingActions(Strict):
 
 
 class RoutingRuleSpec(Strict):
+    """If an event from an integration matches `conditions`, apply `actions`; rules run by ascending priority
+    (then name) and the first match wins."""
+
     description: ShortText | None = None
     priority: int = Field(default=100, ge=0, le=10000)
     conditions: RoutingConditions
@@ -239,37 +279,35 @@ class ManagerIn(Strict):
 
 
 class ResourceWrite(Strict):
-    """Body of `PUT /v1/<collection>/<name>`; `credentials` (integrations only) are write-only."""
+    """Body of `PUT /v1/<collection>/<name>`; each collection narrows `spec` to its own model."""
 
-    spec: dict[str, Any]
-    labels: dict[Annotated[str, Field(max_length=253)], Annotated[str, Field(max_length=253)]] = Field(
-        default_factory=dict, max_length=64
-    )
+    spec: Strict
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=64)
     display_name: Annotated[str, Field(max_length=100)] | None = None
     description: ShortText | None = None
     manager: ManagerIn | None = None
-    credentials: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=8192)]] | None = Field(
-        default=None, max_length=10
-    )
+
+
+class IntegrationWrite(ResourceWrite):
+    credentials: (
+        dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[str, Field(max_length=8192)]] | None
+    ) = Field(default=None, max_length=10, description="Write-only secrets (HMAC secret, passwords, API tokens).")
 
 
 class ResourceOut(BaseModel):
+    """The representation of a configurable resource (each collection narrows `spec`); `status` is server-owned."""
+
     name: str
     id: str
     display_name: str | None = None
     description: str | None = None
     labels: dict[str, str]
-    manager: dict[str, Any] | None
+    manager: ManagerIn | None
     spec: dict[str, Any]
     status: dict[str, Any]
     version: int
     created_at: str
     updated_at: str
-
-
-class ResourcePage(BaseModel):
-    items: list[ResourceOut]
-    next_cursor: str | None
 
 
 class ReleaseRequest(Strict):
@@ -281,12 +319,34 @@ class ServiceAccountCreate(Strict):
     description: ShortText = ""
 
 
+SCOPED_RESOURCES = (
+    "service_accounts",
+    "teams",
+    "schedules",
+    "escalation_policies",
+    "alert_policies",
+    "routing_rules",
+    "integrations",
+    "alert_groups",
+    "events",
+)
+SCOPE_PATTERN = rf"^(\*|({'|'.join(SCOPED_RESOURCES)}):(read|write|manage|read_secrets|manage_force))$"
+
+
 class ApiKeyCreate(Strict):
     name: Annotated[str, Field(max_length=100)] = ""
-    scopes: list[Annotated[str, Field(pattern=r"^(\*|[a-z_]+:(read|write|manage|read_secrets|manage_force))$")]] = (
-        Field(min_length=1, max_length=50)
-    )
+    scopes: list[Annotated[str, Field(pattern=SCOPE_PATTERN)]] = Field(min_length=1, max_length=50)
     expires_at: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")] | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def real_moment(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")  # the pattern fixes the zone: 'Z'
+            except ValueError:
+                raise ValueError("not a real date and time") from None
+        return value
 
 
 class ConnectionOut(BaseModel):

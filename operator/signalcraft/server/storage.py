@@ -75,8 +75,10 @@ MIGRATIONS: Sequence[str] = (
 class Database:
     """One aiosqlite connection, WAL, foreign keys on; `transaction()` serializes writers with BEGIN IMMEDIATE."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 5.0) -> None:
         self.path = path
+        self.busy_timeout_ms = int(busy_timeout * 1000)
+        """How long a statement waits for another process's lock before failing (the API answers that with 503)."""
         self._connection: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -88,13 +90,13 @@ class Database:
         await connection.execute("PRAGMA journal_mode=WAL")
         await connection.execute("PRAGMA synchronous=NORMAL")
         await connection.execute("PRAGMA foreign_keys=ON")
-        await connection.execute("PRAGMA busy_timeout=5000")
+        await connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         self._connection = connection
         await self.migrate()
         # Reads use their own connection: WAL lets them see the last commit while a write transaction is open.
         reader = await aiosqlite.connect(self.path, isolation_level=None)
         reader.row_factory = aiosqlite.Row
-        await reader.execute("PRAGMA busy_timeout=5000")
+        await reader.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         self._reader = reader
 
     async def close(self) -> None:
