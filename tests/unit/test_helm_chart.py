@@ -258,3 +258,21 @@ def test_notes_explain_the_secrets_and_how_to_check() -> None:
     assert "create secret generic signalcraft-webhook-token" in notes
     assert "rollout status deploy/sc-signalcraft-operator" in notes
     assert "url: http://sc-signalcraft-webhook.signalcraft.svc:8090/alertmanager" in notes
+
+
+def test_the_alertmanager_examples_route_to_what_the_chart_deploys() -> None:
+    """config/alertmanager/ describes release "sc" in namespace "signalcraft": both examples must match its render."""
+    documents = render("--set", "webhook.alertmanagerConfig.enabled=true", release="sc", namespace="signalcraft")
+    (rendered,) = of_kind(documents, "AlertmanagerConfig")
+    examples = REPO / "config" / "alertmanager"
+    example = yaml.safe_load((examples / "alertmanagerconfig.yaml").read_text())
+    assert example["apiVersion"] == rendered["apiVersion"]
+    assert example["spec"] == rendered["spec"]
+    plain = yaml.safe_load((examples / "alertmanager.yml").read_text())
+    (receiver,) = [entry for entry in plain["receivers"] if entry["name"] == plain["route"]["receiver"]]
+    (webhook,) = receiver["webhook_configs"]
+    (chart_webhook,) = rendered["spec"]["receivers"][0]["webhookConfigs"]
+    assert webhook["url"] == chart_webhook["url"]
+    assert webhook["send_resolved"] is True
+    assert webhook["http_config"]["authorization"]["type"] == "Bearer"
+    assert webhook["http_config"]["authorization"]["credentials_file"].endswith("/signalcraft-webhook-token/token")
