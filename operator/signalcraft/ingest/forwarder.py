@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from collections.abc import Callable
 from enum import Enum
 
@@ -65,26 +66,37 @@ class Forwarder:
     async def run(self) -> None:
         try:
             while True:
-                entries = await self.spool.due(self.batch)
-                if not entries:
-                    await self.spool.wait_for_append(self.idle)
-                    continue
-                accepted: list[Entry] = []
-                delay = 0.0
-                for entry in entries:
-                    outcome, delay = await self._deliver(entry)
-                    if outcome is Outcome.ACCEPTED:
-                        accepted.append(entry)
-                    elif outcome is Outcome.BLOCKED:
-                        break
-                await self.spool.delivered(accepted)
-                self.metrics.delivered.inc(len(accepted))
+                try:
+                    delay = await self._drain_once()
+                except sqlite3.Error as exc:
+                    # The spool's disk is in trouble; entries stay where they are and are tried again.
+                    self.metrics.delivery_failures.labels("spool").inc()
+                    delay = self._backoff(None)
+                    log.error("cannot read or update the spool (%s); retrying in %.1fs", exc, delay)
                 if delay:
                     await asyncio.sleep(delay)
         finally:
             self.alive = False
             if self._api is not None:
                 await self._api.aclose()
+
+    async def _drain_once(self) -> float:
+        """Deliver the oldest entries in order; return how long to wait before the next attempt."""
+        entries = await self.spool.due(self.batch)
+        if not entries:
+            await self.spool.wait_for_append(self.idle)
+            return 0.0
+        accepted: list[Entry] = []
+        delay = 0.0
+        for entry in entries:
+            outcome, delay = await self._deliver(entry)
+            if outcome is Outcome.ACCEPTED:
+                accepted.append(entry)
+            elif outcome is Outcome.BLOCKED:
+                break
+        await self.spool.delivered(accepted)
+        self.metrics.delivered.inc(len(accepted))
+        return delay
 
     def _backoff(self, retry_after: float | None) -> float:
         self.failures_in_a_row += 1

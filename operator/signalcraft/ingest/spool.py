@@ -235,5 +235,7 @@ class Spool:
 
     async def oldest_age(self) -> float:
         async with self._lock:
-            row = await asyncio.to_thread(lambda: self.db.execute("SELECT min(created_at) FROM entries").fetchone())
+            row = await asyncio.to_thread(
+                lambda: self.db.execute("SELECT created_at FROM entries ORDER BY id LIMIT 1").fetchone()
+            )
         return 0.0 if row is None or row[0] is None else max(0.0, time.time() - float(row[0]))

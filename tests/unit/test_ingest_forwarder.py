@@ -1,0 +1,150 @@
+"""The forwarder against an HTTP server that answers what the API can answer (422, 503 + Retry-After, 401), over
+real loopback HTTP with a real spool: order kept, the same Idempotency-Key on every retry, dead letters only for a
+refused entry, a 401 makes it pick up a new key, and an earlier acceptance under the same key counts as delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from tests.support.processes import free_port, serving_in_thread
+
+from signalcraft.api import SignalCraftClient
+from signalcraft.ingest.forwarder import Forwarder
+from signalcraft.ingest.metrics import WebhookMetrics
+from signalcraft.ingest.model import AlertEvent, AlertStatus
+from signalcraft.ingest.spool import Spool
+
+
+@dataclass
+class Attempt:
+    at: float
+    key: str
+    summary: str
+    authorization: str
+    status: int
+
+
+@dataclass
+class ScriptedApi:
+    """Answers POST /v1/alert-events from a script (summary -> statuses in turn), else 202; records every attempt."""
+
+    script: dict[str, list[tuple[int, dict[str, str], dict[str, str]]]] = field(default_factory=dict)
+    attempts: list[Attempt] = field(default_factory=list)
+
+    async def alert_events(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        summary = body["events"][0]["summary"]
+        planned = self.script.get(summary) or []
+        status, headers, problem = planned.pop(0) if planned else (202, {}, {})
+        self.attempts.append(
+            Attempt(
+                time.monotonic(),
+                request.headers["idempotency-key"],
+                summary,
+                request.headers["authorization"],
+                status,
+            )
+        )
+        if status == 202:
+            return JSONResponse({"accepted": 1, "alert_groups": []}, status_code=202)
+        return JSONResponse(
+            {"type": "about:blank", "title": problem.get("code", "error"), "status": status, **problem},
+            status_code=status,
+            headers=headers,
+            media_type="application/problem+json",
+        )
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[ScriptedApi, str]]:
+    scripted = ScriptedApi()
+    port = free_port()
+    app = Starlette(routes=[Route("/v1/alert-events", scripted.alert_events, methods=["POST"])])
+    with serving_in_thread(app, port):
+        yield scripted, f"http://127.0.0.1:{port}"
+
+
+def entry(summary: str) -> bytes:
+    event = AlertEvent(
+        source="alertmanager",
+        group_key=summary,
+        dedup_key=summary,
+        status=AlertStatus.FIRING,
+        summary=summary,
+        occurred_at=datetime(2026, 11, 23, tzinfo=UTC),
+    )
+    return json.dumps({"events": [event.model_dump(mode="json")]}).encode()
+
+
+async def drain(spool: Spool, forwarder: Forwarder, timeout: float = 30) -> None:
+    task = asyncio.create_task(forwarder.run())
+    deadline = time.monotonic() + timeout
+    try:
+        while spool.depth and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert spool.depth == 0, "the spool did not drain"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_order_retries_retry_after_and_dead_letters(api: tuple[ScriptedApi, str], tmp_path: Path) -> None:
+    scripted, url = api
+    scripted.script = {
+        "refused": [(422, {}, {"code": "validation-failed", "detail": "summary is bad"})],
+        "busy": [(503, {"Retry-After": "1"}, {"code": "overloaded", "detail": "later"})],
+        "seen": [(422, {}, {"code": "idempotency-key-reused", "detail": "used with a different body"})],
+    }
+    spool = Spool(tmp_path / "spool.db")
+    await spool.open()
+    for summary in ("refused", "busy", "after-busy", "seen"):
+        await spool.append(entry(summary))
+    metrics = WebhookMetrics()
+    forwarder = Forwarder(spool, lambda: SignalCraftClient(url, "key", max_retries=0), metrics, first_backoff=0.05)
+    await drain(spool, forwarder)
+
+    assert [(attempt.summary, attempt.status) for attempt in scripted.attempts] == [
+        ("refused", 422),
+        ("busy", 503),
+        ("busy", 202),
+        ("after-busy", 202),
+        ("seen", 422),
+    ], "a refused entry is set aside, a failing one blocks the ones behind it"
+    busy = [attempt for attempt in scripted.attempts if attempt.summary == "busy"]
+    assert busy[0].key == busy[1].key, "a retry carries the same Idempotency-Key"
+    assert busy[1].at - busy[0].at >= 0.95, "Retry-After: 1 was obeyed"
+    (dead,) = await spool.dead_letters()
+    assert "summary is bad" in dead[1]
+    delivered = metrics.registry.get_sample_value("signalcraft_webhook_delivered_total")
+    assert delivered == 3, "busy, after-busy, and seen (accepted earlier under its key)"
+    await spool.close()
+
+
+async def test_a_refused_key_blocks_and_a_new_key_is_used(api: tuple[ScriptedApi, str], tmp_path: Path) -> None:
+    scripted, url = api
+    scripted.script = {"alert": [(401, {}, {"code": "unauthenticated", "detail": "revoked"})]}
+    keys = iter(["old-key", "new-key"])
+    spool = Spool(tmp_path / "spool.db")
+    await spool.open()
+    await spool.append(entry("alert"))
+    forwarder = Forwarder(
+        spool, lambda: SignalCraftClient(url, next(keys), max_retries=0), WebhookMetrics(), first_backoff=0.05
+    )
+    await drain(spool, forwarder)
+    assert [(attempt.authorization, attempt.status) for attempt in scripted.attempts] == [
+        ("Bearer old-key", 401),
+        ("Bearer new-key", 202),
+    ]
+    assert await spool.dead_letters() == [], "a refused key never discards an entry"
+    await spool.close()
