@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 import pytest
 from tests.support.payloads import PAYLOADS, json_request, parse_payload
@@ -91,3 +92,24 @@ def test_hmac_signature_with_and_without_timestamp() -> None:
     with pytest.raises(AuthenticationError) as refused:
         strategy.authenticate(InboundRequest({}, body), credentials)
     assert secret not in str(refused.value)
+
+
+def test_hmac_headers_as_configured_and_replays_refused() -> None:
+    body = (PAYLOADS / "grafana/unified-docs-two-alerts-firing.json").read_bytes()
+    now = str(int(time.time()))
+    options = {"hmac_header": "X-Signature", "hmac_timestamp_header": "X-Timestamp", "hmac_max_age_seconds": 300}
+    credentials = IntegrationCredentials(hmac_secret="s", options=options)
+    strategy = get_strategy("grafana")
+
+    def signed(timestamp: str) -> InboundRequest:
+        digest = hmac.new(b"s", f"{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        return InboundRequest({"x-signature": digest, "x-timestamp": timestamp}, body)
+
+    strategy.authenticate(signed(now), credentials)
+    with pytest.raises(AuthenticationError, match="too old"):
+        strategy.authenticate(signed(str(int(now) - 3600)), credentials)
+    plain = hmac.new(b"s", body, hashlib.sha256).hexdigest()
+    with pytest.raises(AuthenticationError, match="timestamp is required"):
+        strategy.authenticate(InboundRequest({"x-signature": plain}, body), credentials)
+    with pytest.raises(AuthenticationError, match="x-signature"):
+        strategy.authenticate(InboundRequest({"x-grafana-alerting-signature": plain}, body), credentials)

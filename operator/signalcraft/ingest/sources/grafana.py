@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,16 +32,28 @@ class GrafanaSource:
     name = "grafana"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:
-        """HMAC-SHA256 of `[timestamp:]body` (Grafana's hmacConfig) when a secret is set; else token/basic."""
-        if credentials.hmac_secret:
-            signature = request.headers.get(SIGNATURE_HEADER, "")
-            timestamp = request.headers.get(TIMESTAMP_HEADER)
-            signed = f"{timestamp}:".encode() + request.body if timestamp else request.body
-            expected = hmac.new(credentials.hmac_secret.encode(), signed, hashlib.sha256).hexdigest()
-            if not signature or not hmac.compare_digest(signature.strip().lower(), expected):
-                raise AuthenticationError(f"missing or wrong {SIGNATURE_HEADER}")
+        """HMAC-SHA256 of `[timestamp:]body` (Grafana's hmacConfig) when a secret is set; else token/basic.
+
+        The integration's settings may rename the headers as the contact point does (`hmac_header`,
+        `hmac_timestamp_header`) and bound a signed timestamp's age (`hmac_max_age_seconds`) against replays.
+        """
+        if not credentials.hmac_secret:
+            check_shared_secret(request, credentials)
             return
-        check_shared_secret(request, credentials)
+        options = credentials.options
+        header = str(options.get("hmac_header") or SIGNATURE_HEADER).lower()
+        signature = request.headers.get(header, "")
+        timestamp = request.headers.get(str(options.get("hmac_timestamp_header") or TIMESTAMP_HEADER).lower())
+        signed = f"{timestamp}:".encode() + request.body if timestamp else request.body
+        expected = hmac.new(credentials.hmac_secret.encode(), signed, hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
+            raise AuthenticationError(f"missing or wrong {header}")
+        max_age = options.get("hmac_max_age_seconds")
+        if isinstance(max_age, int | float) and not isinstance(max_age, bool):
+            if not timestamp or not timestamp.strip().isdigit():
+                raise AuthenticationError("a signed timestamp is required for this integration")
+            if abs(time.time() - int(timestamp)) > max_age:
+                raise AuthenticationError("the signed timestamp is too old (or in the future)")
 
     def parse(self, request: InboundRequest, integration: str = "") -> list[AlertEvent]:
         document = json_object(request)
