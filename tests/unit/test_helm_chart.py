@@ -4,6 +4,7 @@ mode grants (exactly), hardening, the schema's error messages, and that the prog
 from __future__ import annotations
 
 import gzip
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from tests.support.helm import CHART, CLUSTER_ID_RULES, OPERATOR_RULES, TEST_API
 
 from signalcraft.controllers.cli import operator as operator_command
 from signalcraft.ingest.cli import webhook as webhook_command
+from signalcraft.ingest.config import WebhookFile
 
 REPO = Path(__file__).resolve().parents[2]
 API = ("--set", f"api.url={TEST_API_URL}")
@@ -32,6 +34,17 @@ def container(documents: list[dict[str, Any]], component: str) -> dict[str, Any]
     return dict(only)
 
 
+WEBHOOK_EXAMPLE = REPO / "config" / "alertmanager" / "signalcraft-webhook.yaml"
+GRAFANA_HMAC = {"name": "grafana-hmac", "secret": {"secretName": "grafana-hmac"}}
+GRAFANA_HMAC_MOUNT = {"name": "grafana-hmac", "mountPath": "/var/run/secrets/grafana-hmac", "readOnly": True}
+BATCH_AUTH = {"name": "SIGNALCRAFT_BATCH_BASIC_AUTH", "valueFrom": {"secretKeyRef": {"name": "batch", "key": "auth"}}}
+SEVERAL_INTEGRATIONS = [
+    *("--set-json", f"webhook.config={json.dumps(yaml.safe_load(WEBHOOK_EXAMPLE.read_text()))}"),
+    *("--set-json", f"webhook.extraVolumes={json.dumps([GRAFANA_HMAC])}"),
+    *("--set-json", f"webhook.extraVolumeMounts={json.dumps([GRAFANA_HMAC_MOUNT])}"),
+    *("--set-json", f"webhook.extraEnv={json.dumps([BATCH_AUTH])}"),
+]
+
 COMBINATIONS = {
     "default": [],
     "namespaced": ["--set", "watchNamespaces={team-a,team-b}", "--set", "clusterId=prod-eu"],
@@ -45,6 +58,7 @@ COMBINATIONS = {
         *("--set", "webhook.replicas=1", "--set", "webhook.podDisruptionBudget.enabled=false"),
         *("--set", "webhook.spool.persistentVolumeClaim=spool", "--set", "operator.metrics.service=false"),
     ],
+    "webhook-several-integrations": SEVERAL_INTEGRATIONS,
 }
 
 EXPECTED_KINDS = {
@@ -83,6 +97,16 @@ EXPECTED_KINDS = {
         "PodDisruptionBudget": 1,
         "ServiceMonitor": 2,
         "AlertmanagerConfig": 1,
+    },
+    "webhook-several-integrations": {
+        "CustomResourceDefinition": 3,
+        "ServiceAccount": 2,
+        "ClusterRole": 2,
+        "ClusterRoleBinding": 2,
+        "Deployment": 2,
+        "Service": 2,
+        "PodDisruptionBudget": 1,
+        "ConfigMap": 1,
     },
     "single-webhook-on-a-volume": {
         "CustomResourceDefinition": 3,
@@ -276,3 +300,29 @@ def test_the_alertmanager_examples_route_to_what_the_chart_deploys() -> None:
     assert webhook["send_resolved"] is True
     assert webhook["http_config"]["authorization"]["type"] == "Bearer"
     assert webhook["http_config"]["authorization"]["credentials_file"].endswith("/signalcraft-webhook-token/token")
+
+
+def test_one_webhook_for_several_integrations_gets_its_config_file_and_secrets() -> None:
+    documents = render(*SEVERAL_INTEGRATIONS)
+    (config_map,) = of_kind(documents, "ConfigMap")
+    config = yaml.safe_load(config_map["data"]["webhook.yaml"])
+    assert config == yaml.safe_load(WEBHOOK_EXAMPLE.read_text())
+    WebhookFile.model_validate(config)
+    webhook = container(documents, "webhook")
+    assert "--config=/etc/signalcraft/webhook.yaml" in webhook["args"]
+    assert not [arg for arg in webhook["args"] if arg.startswith(("--integration", "--token-file"))]
+    mounts = {mount["name"]: mount["mountPath"] for mount in webhook["volumeMounts"]}
+    pod = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == config_map["metadata"]["name"]
+    assert mounts["config"] == "/etc/signalcraft"
+    # Every credential file the config names is on a mounted volume; the variable it names is set from a Secret.
+    for entry in config["integrations"]:
+        for key in ("token_file", "hmac_secret_file"):
+            if key in entry:
+                assert any(entry[key].startswith(f"{path}/") for path in mounts.values()), entry[key]
+    assert [env["name"] for env in webhook["env"]] == ["SIGNALCRAFT_BATCH_BASIC_AUTH"]
+    assert pod["metadata"]["annotations"]["checksum/config"]
+    changed = render(*SEVERAL_INTEGRATIONS, "--set", "webhook.config.integrations[0].name=platform.other")
+    changed_pod = by_kind(changed, "Deployment")[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]
+    assert changed_pod["metadata"]["annotations"] != pod["metadata"]["annotations"], "a config change rolls the pods"
