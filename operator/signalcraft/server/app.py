@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,15 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.server import accounts, alerts, events, resources, webhooks
 from signalcraft.server.context import AppState, require_principal
+from signalcraft.server.middleware import ApiMiddleware
 from signalcraft.server.problems import (
-    INTERNAL_ERROR,
     Problem,
     ProblemDetails,
     handle_http,
     handle_problem,
     handle_storage,
     handle_validation,
-    problem_response,
     problem_responses,
 )
 from signalcraft.server.ratelimit import RateLimiter
@@ -36,28 +32,6 @@ from signalcraft.server.storage import Database
 from signalcraft.server.ticketing import TicketWorker
 
 API_VERSION = "1.0.0"
-log = logging.getLogger("signalcraft.api")
-
-
-def has_lone_surrogate(body: bytes) -> bool:
-    try:
-        decoded = json.loads(body)
-    except ValueError:
-        return False  # not JSON at all: the route's own validation answers that
-    pending: list[Any] = [decoded]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            try:
-                value.encode()
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-    return False
 
 
 def create_app(
@@ -102,35 +76,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, handle_http)
     app.add_exception_handler(sqlite3.OperationalError, handle_storage)
 
-    @app.middleware("http")
-    async def refuse_unencodable_text(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """JSON may carry lone UTF-16 surrogates ("\\ud800"); no UTF-8 store can keep them, so refuse them up front."""
-        if request.method in {"POST", "PUT", "PATCH"} and "json" in request.headers.get("content-type", ""):
-            body = await request.body()
-            if b"\\u" in body and has_lone_surrogate(body):
-                return problem_response(
-                    Problem(400, "invalid-unicode", "the JSON body contains a lone UTF-16 surrogate, which is not text")
-                )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Every answer, a failure included, carries X-Request-Id (the client's own, if it sent a sane one)."""
-        incoming = request.headers.get("x-request-id", "")
-        identifier = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
-        request.state.request_id = identifier
-        try:
-            response = await call_next(request)
-        except Exception:
-            # Logged with the path only: headers and bodies may hold keys and secrets.
-            log.exception("request %s %s failed (request id %s)", request.method, request.url.path, identifier)
-            response = problem_response(INTERNAL_ERROR, request)
-        response.headers["X-Request-Id"] = identifier
-        for name, value in getattr(request.state, "rate_limit_headers", {}).items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(ApiMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -173,7 +173,7 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-def serialize(row: aiosqlite.Row) -> dict[str, Any]:
+def serialize(row: aiosqlite.Row | Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": row["name"],
         "id": row["id"],
@@ -189,7 +189,7 @@ def serialize(row: aiosqlite.Row) -> dict[str, Any]:
     }
 
 
-def resource_response(row: aiosqlite.Row, status_code: int = 200) -> Response:
+def resource_response(row: aiosqlite.Row | Mapping[str, Any], status_code: int = 200) -> Response:
     return JSONResponse(serialize(row), status_code=status_code, headers={"ETag": _etag(row["version"])})
 
 
@@ -197,9 +197,8 @@ async def fetch(db: Database | aiosqlite.Connection, collection: str, name: str)
     sql, args = "SELECT * FROM resources WHERE collection = ? AND name = ?", (collection, name)
     if isinstance(db, Database):
         return await db.fetch_one(sql, args)
-    cursor = await db.execute(sql, args)
-    row: aiosqlite.Row | None = await cursor.fetchone()
-    return row
+    rows = await db.execute_fetchall(sql, args)
+    return next(iter(rows), None)
 
 
 # ------------------------------------------------------------------ references and ownership
@@ -369,18 +368,13 @@ async def put_resource(
             "created_at": existing["created_at"] if existing is not None else now,
             "updated_at": now,
         }
-        if dry_run:
-            await tx.execute("SAVEPOINT dry_run")
-        await tx.execute(
-            f"INSERT OR REPLACE INTO resources ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608
-            tuple(row.values()),
-        )
-        stored = await fetch(tx, collection.name, name)
-        if dry_run:
-            await tx.execute("ROLLBACK TO dry_run")
-            await tx.execute("RELEASE dry_run")
-    assert stored is not None
-    return resource_response(stored, 201 if existing is None else 200)
+        if not dry_run:
+            await tx.execute(
+                f"INSERT OR REPLACE INTO resources ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608
+                tuple(row.values()),
+            )
+    # The row as written, serialized as every GET serializes it: the body equals the next GET.
+    return resource_response(row, 201 if existing is None else 200)
 
 
 async def get_resource(request: Request, collection: Collection, name: str, if_none_match: str | None) -> Response:

@@ -142,13 +142,11 @@ class Database:
         return self._reader
 
     async def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        cursor = await self.reader.execute(sql, parameters)
-        row: aiosqlite.Row | None = await cursor.fetchone()
-        return row
+        rows = await self.reader.execute_fetchall(sql, parameters)
+        return next(iter(rows), None)
 
     async def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        cursor = await self.reader.execute(sql, parameters)
-        return list(await cursor.fetchall())
+        return list(await self.reader.execute_fetchall(sql, parameters))
 
 
 def dumps(value: Any) -> str:

@@ -1,0 +1,107 @@
+"""The API's one ASGI middleware: X-Request-Id and RateLimit headers on every answer, failures as problem+json, and
+JSON bodies with lone UTF-16 surrogates refused before any route sees them.
+
+Plain ASGI rather than Starlette's BaseHTTPMiddleware: it adds no task or stream per request, which is most of the
+per-request overhead on a small server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from signalcraft.server.problems import INTERNAL_ERROR, Problem, problem_response
+
+log = logging.getLogger("signalcraft.api")
+INVALID_UNICODE = Problem(400, "invalid-unicode", "the JSON body contains a lone UTF-16 surrogate, which is not text")
+
+
+def has_lone_surrogate(body: bytes) -> bool:
+    """JSON may escape lone UTF-16 surrogates ("\\ud800"); no UTF-8 text (or store) can hold them."""
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return False  # not JSON at all: the route's own validation answers that
+    pending: list[Any] = [decoded]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+class ApiMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        incoming = headers.get("x-request-id", "")
+        identifier = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = identifier
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                response_headers = MutableHeaders(scope=message)
+                response_headers["X-Request-Id"] = identifier
+                for name, value in state.get("rate_limit_headers", {}).items():
+                    response_headers.setdefault(name, value)
+            await send(message)
+
+        if scope["method"] in {"POST", "PUT", "PATCH"} and "json" in headers.get("content-type", ""):
+            body, receive = await _buffered(receive)
+            if b"\\u" in body and has_lone_surrogate(body):
+                await problem_response(INVALID_UNICODE, Request(scope))(scope, receive, send_with_headers)
+                return
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Logged with the path only: headers and bodies may hold keys and secrets.
+            log.exception("request %s %s failed (request id %s)", scope["method"], scope["path"], identifier)
+            if started:
+                raise
+            await problem_response(INTERNAL_ERROR, Request(scope))(scope, receive, send_with_headers)
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole body, and a `receive` that hands it to the app as if it came from the network."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", receive  # the client went away: let the app see the disconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
