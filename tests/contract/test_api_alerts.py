@@ -89,3 +89,17 @@ def test_unencodable_text_and_huge_numbers_are_client_errors(admin: httpx.Client
     )
     huge = alert_event(unique("am"), "g", "d") | {"truncated_alerts": 10**21}
     problem(admin.post("/v1/alert-events", json={"events": [huge]}), 422, "validation-failed")
+
+
+def test_idempotency_keys_are_1_to_255_characters_and_may_be_quoted(admin: httpx.Client) -> None:
+    batch = {"events": [alert_event(unique("am"), "g", "a")]}
+    problem(
+        admin.post("/v1/alert-events", json=batch, headers={"Idempotency-Key": "k" * 256}),
+        400,
+        "invalid-idempotency-key",
+    )
+    key = str(uuid.uuid4())
+    first = admin.post("/v1/alert-events", json=batch, headers={"Idempotency-Key": f'"{key}"'})
+    again = admin.post("/v1/alert-events", json=batch, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 202
+    assert again.headers["idempotent-replayed"] == "true", "a structured-field string and a bare token are one key"

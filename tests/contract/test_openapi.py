@@ -50,5 +50,5 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(api: ApiServ
             exercise()
         except Exception as exc:
             failures.append(f"{operation.label}: {str(exc)[:800]}")
-    assert operations >= 15
+    assert operations >= 50, operations
     assert not failures, "\n\n".join(failures[:10])
