@@ -27,8 +27,14 @@ class RateLimiter:
     """The policy's name in the RateLimit headers."""
     buckets: dict[str, _Bucket] = field(default_factory=dict)
 
+    max_buckets: int = 10_000
+    """Beyond this many keys, buckets that have refilled are forgotten (a full bucket is the same as none), so
+    unauthenticated keys (routing keys) cannot grow memory without bound."""
+
     def check(self, key: str, request: Request) -> None:
         now = time.monotonic()
+        if key not in self.buckets and len(self.buckets) >= self.max_buckets:
+            self._forget_full(now)
         bucket = self.buckets.setdefault(key, _Bucket(self.burst, now))
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
@@ -51,3 +57,8 @@ class RateLimiter:
             "RateLimit-Policy": policy,
             "RateLimit": f'"{self.policy}";r={int(bucket.tokens)};t={refill}',
         }
+
+    def _forget_full(self, now: float) -> None:
+        refilled = [key for key, b in self.buckets.items() if b.tokens + (now - b.updated) * self.rate >= self.burst]
+        for key in refilled:
+            del self.buckets[key]
