@@ -391,3 +391,24 @@ def _strings(value: object) -> list[str]:
     if isinstance(value, dict):
         return [item for child in value.values() for item in _strings(child)]
     return [value] if isinstance(value, str) else []
+
+
+def test_force_manager_takes_over_with_its_own_scope(api: ApiServer, admin: httpx.Client) -> None:
+    name = unique("esc")
+    put(admin, "escalation-policies", name, {"spec": ESCALATION, "manager": MANAGER}).raise_for_status()
+    newcomer = {**MANAGER, "identity": "k8s://c9/ns/AlertPolicy/a"}
+    manager_only = api.create_key(unique("sa"), ["escalation_policies:manage"])
+    with api.client(manager_only) as client:
+        forced = client.put(
+            f"/v1/escalation-policies/{name}",
+            params={"force_manager": "true"},
+            json={"spec": ESCALATION, "manager": newcomer},
+        )
+        problem(forced, 403, "insufficient-scope")
+    taken = admin.put(
+        f"/v1/escalation-policies/{name}",
+        params={"force_manager": "true"},
+        json={"spec": ESCALATION, "manager": newcomer},
+    )
+    assert taken.status_code == 200
+    assert taken.json()["manager"]["identity"] == newcomer["identity"]
