@@ -89,6 +89,9 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any], models: dict[str, 
             result["minProperties"] = value
         else:
             result[key] = value
+    if result.get("properties") == {}:
+        # An object with no fields: the API server would drop an empty `properties` and then differ from crds/.
+        del result["properties"]
     if result.get("type") == "object" and "title" in schema and schema["title"] in models:
         rules = _cel_rules(models[schema["title"]])
         if rules:

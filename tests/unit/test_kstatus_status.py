@@ -21,8 +21,8 @@ EXPECTED = {
     "alertpolicy-generation-not-observed": "InProgress",
     "alertpolicy-waiting-for-references": "InProgress",
     "alertpolicy-retrying": "InProgress",
-    # Ready=False without Reconciling or Stalled: Flux keeps waiting on a suspended object until its timeout.
-    "alertpolicy-suspended": "InProgress",
+    # Suspending keeps the Ready the last sync established: a Flux wait does not hang on a paused object.
+    "alertpolicy-suspended": "Current",
     # Stalled=True: Flux fails fast instead of waiting for its timeout.
     "alertpolicy-management-conflict": "Failed",
     "escalationpolicy-deletion-blocked": "Terminating",

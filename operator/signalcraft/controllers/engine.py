@@ -578,10 +578,21 @@ class Reconciler:
         return self._failure(obj, now, updates, event, ConditionType.REFERENCES_RESOLVED)
 
     def _suspended(self, obj: KubeObject, now: str) -> Outcome:
+        """No API calls. Ready keeps what the last sync established, so Flux and Argo CD do not wait on a pause."""
         message = "spec.suspend is true: no SignalCraft API calls are made"
+        ready = cond.find(obj.conditions, ConditionType.READY)
+        if ready is not None and ready.get("status") in ("True", "False"):
+            kept = ConditionUpdate(
+                ConditionType.READY,
+                ready["status"] == "True",
+                str(ready.get("reason", "")),
+                str(ready.get("message", "")),
+            )
+        else:
+            kept = ConditionUpdate(ConditionType.READY, None, "Suspended", f"{message}; never synced")
         updates = [
+            kept,
             ConditionUpdate(ConditionType.SYNCED, False, "Suspended", message),
-            ConditionUpdate(ConditionType.READY, False, "Suspended", message),
             ConditionUpdate(ConditionType.RECONCILING, False, "Suspended"),
             ConditionUpdate(ConditionType.STALLED, False, "Suspended"),
         ]
