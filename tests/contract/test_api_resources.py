@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -412,3 +413,21 @@ def test_force_manager_takes_over_with_its_own_scope(api: ApiServer, admin: http
     )
     assert taken.status_code == 200
     assert taken.json()["manager"]["identity"] == newcomer["identity"]
+
+
+def test_request_bodies_are_capped(admin: httpx.Client) -> None:
+    big = json.dumps({"spec": ESCALATION, "description": "x" * (3 * 1024 * 1024)}).encode()
+    headers = {"content-type": "application/json"}
+    problem(
+        admin.put(f"/v1/escalation-policies/{unique('esc')}", content=big, headers=headers), 413, "payload-too-large"
+    )
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(big), 64 * 1024):
+            yield big[start : start + 64 * 1024]
+
+    chunked = admin.put(f"/v1/escalation-policies/{unique('esc')}", content=chunks(), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    problem(chunked, 413, "payload-too-large")
+    plain = admin.post("/api/v1/webhooks/alertmanager/x", content=chunks(), headers={"content-type": "text/plain"})
+    problem(plain, 413, "payload-too-large")

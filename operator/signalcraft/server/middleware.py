@@ -1,5 +1,5 @@
-"""The API's one ASGI middleware: X-Request-Id and RateLimit headers on every answer, failures as problem+json, and
-JSON bodies with lone UTF-16 surrogates refused before any route sees them.
+"""The API's one ASGI middleware: X-Request-Id and RateLimit headers on every answer, failures as problem+json, request
+bodies capped (413), and JSON bodies with lone UTF-16 surrogates refused before any route sees them.
 
 Plain ASGI rather than Starlette's BaseHTTPMiddleware: it adds no task or stream per request, which is most of the
 per-request overhead on a small server.
@@ -20,6 +20,13 @@ from signalcraft.server.problems import INTERNAL_ERROR, Problem, problem_respons
 
 log = logging.getLogger("signalcraft.api")
 INVALID_UNICODE = Problem(400, "invalid-unicode", "the JSON body contains a lone UTF-16 surrogate, which is not text")
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+"""No request body is larger; the webhook (1 MiB) and Events API (512 KB) routes enforce their own, smaller limits."""
+TOO_LARGE = Problem(413, "payload-too-large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
+
+
+class RequestTooLarge(Exception):
+    """The body grew past MAX_REQUEST_BYTES while it was being read."""
 
 
 def has_lone_surrogate(body: bytes) -> bool:
@@ -69,19 +76,43 @@ class ApiMiddleware:
                     response_headers.setdefault(name, value)
             await send(message)
 
-        if scope["method"] in {"POST", "PUT", "PATCH"} and "json" in headers.get("content-type", ""):
-            body, receive = await _buffered(receive)
-            if b"\\u" in body and has_lone_surrogate(body):
-                await problem_response(INVALID_UNICODE, Request(scope))(scope, receive, send_with_headers)
-                return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+            await problem_response(TOO_LARGE, Request(scope))(scope, receive, send_with_headers)
+            return
+        receive = _limited(receive)
         try:
+            if scope["method"] in {"POST", "PUT", "PATCH"} and "json" in headers.get("content-type", ""):
+                body, receive = await _buffered(receive)
+                if b"\\u" in body and has_lone_surrogate(body):
+                    await problem_response(INVALID_UNICODE, Request(scope))(scope, receive, send_with_headers)
+                    return
             await self.app(scope, receive, send_with_headers)
+        except RequestTooLarge:
+            if started:
+                raise
+            await problem_response(TOO_LARGE, Request(scope))(scope, receive, send_with_headers)
         except Exception:
             # Logged with the path only: headers and bodies may hold keys and secrets.
             log.exception("request %s %s failed (request id %s)", scope["method"], scope["path"], identifier)
             if started:
                 raise
             await problem_response(INTERNAL_ERROR, Request(scope))(scope, receive, send_with_headers)
+
+
+def _limited(receive: Receive) -> Receive:
+    """`receive` that raises RequestTooLarge once the body passes MAX_REQUEST_BYTES (chunked bodies included)."""
+    seen = 0
+
+    async def counting() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > MAX_REQUEST_BYTES:
+            raise RequestTooLarge
+        return message
+
+    return counting
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
