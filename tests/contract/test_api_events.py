@@ -114,6 +114,12 @@ def test_an_integration_key_routes_events_to_the_integration(api: ApiServer, adm
     (alert,) = admin.get(f"/v1/alert-groups/{group['id']}/alerts").json()
     assert alert["labels"] == {"source": "db-2", "component": "disk"}
     assert admin.get(f"/v1/integrations/{name}").json()["status"]["last_event_received_at"]
+    httpx.post(f"{api.url}/v1/events", json=event(integration_key, "resolve", dedup_key="disk")).raise_for_status()
+    (resolved,) = admin.get(f"/v1/alert-groups/{group['id']}/alerts").json()
+    assert resolved["status"] == "resolved"
+    assert {key: resolved[key] for key in ("severity", "summary", "labels")} == {
+        key: alert[key] for key in ("severity", "summary", "labels")
+    }, "a resolve without a payload keeps what the trigger said"
 
 
 def test_idempotency_key_is_scoped_to_the_routing_key(api: ApiServer, admin: httpx.Client) -> None:

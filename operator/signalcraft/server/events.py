@@ -201,12 +201,24 @@ async def _accept(request: Request, event: PagerDutyEvent) -> Response:
         )
         return JSONResponse(accepted.model_dump(), status_code=202)
     integration = f"alert-policy:{target['name']}" if kind == "policy" else target["name"]
+    # An acknowledge or resolve carries no payload: the alert keeps what its trigger said.
     existing = await db.fetch_one(
-        "SELECT summary FROM alert_groups WHERE integration = ? AND group_key = ?", (integration, dedup_key)
+        "SELECT a.summary, a.severity, a.details, a.labels, a.links, a.images FROM alerts a "
+        "JOIN alert_groups g ON g.id = a.group_id WHERE g.integration = ? AND g.group_key = ? AND a.dedup_key = ?",
+        (integration, dedup_key, dedup_key),
     )
     if event.event_action == "trigger" or existing is not None:
-        details = payload.custom_details if payload is not None else None
-        occurred = payload.timestamp if payload is not None and payload.timestamp is not None else datetime.now(UTC)
+        if payload is not None:
+            severity = Severity(spec["severity"]) if kind == "policy" else payload.severity
+            summary, labels = payload.summary, _labels(payload)
+            details = json.dumps(payload.custom_details)[:16384] if payload.custom_details is not None else ""
+            occurred = payload.timestamp or datetime.now(UTC)
+        else:
+            assert existing is not None
+            severity, summary, details = Severity(existing["severity"]), existing["summary"], existing["details"]
+            labels, occurred = json.loads(existing["labels"]), datetime.now(UTC)
+        links = [link.model_dump() for link in event.links] or (json.loads(existing["links"]) if existing else [])
+        images = [image.model_dump() for image in event.images] or (json.loads(existing["images"]) if existing else [])
         normalized = AlertEvent(
             source="events-api",
             integration=integration,
@@ -217,14 +229,12 @@ async def _accept(request: Request, event: PagerDutyEvent) -> Response:
                 "acknowledge": AlertStatus.ACKNOWLEDGED,
                 "resolve": AlertStatus.RESOLVED,
             }[event.event_action],
-            severity=Severity(spec["severity"])
-            if kind == "policy"
-            else (payload.severity if payload else Severity.WARNING),
-            summary=payload.summary if payload is not None else existing["summary"],  # type: ignore[index]
-            details=json.dumps(details)[:16384] if details is not None else "",
-            labels=_labels(payload),
-            links=[link.model_dump() for link in event.links],
-            images=[image.model_dump() for image in event.images],
+            severity=severity,
+            summary=summary,
+            details=details,
+            labels=labels,
+            links=links,
+            images=images,
             occurred_at=occurred,
         )
         if kind == "policy":
