@@ -140,4 +140,8 @@ def test_sns_confirm_notify_and_forged(sns_api: tuple[ApiServer, Any]) -> None:
         elsewhere = json.loads(sns.message("SubscriptionConfirmation", "x"))
         elsewhere["SigningCertURL"] = "https://evil.example.com/cert.pem"
         problem(httpx.post(url, content=json.dumps(elsewhere), headers=confirming), 401, "unauthenticated")
-        assert len(sns.confirmations) == 1, "nothing unverified was ever confirmed"
+        # Correctly signed, but its SubscribeURL is not an SNS endpoint on the allow-list: refused, never fetched.
+        detour = f"https://localhost:{sns.port}/?Action=ConfirmSubscription&Token=tok"
+        off_list = sns.message("SubscriptionConfirmation", "x", SubscribeURL=detour)
+        problem(httpx.post(url, content=off_list, headers=confirming), 401, "unauthenticated")
+        assert len(sns.confirmations) == 1, "nothing unverified or off the allow-list was ever confirmed"

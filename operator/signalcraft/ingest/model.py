@@ -7,21 +7,14 @@ contract between a monitoring tool's payload and SignalCraft's grouping path (al
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from signalcraft.api.models import Severity
+from signalcraft.api.models import AlertStatus, Severity
 
 MAX_RAW_BYTES = 64 * 1024
 """Raw payloads above this size are kept for audit only as a truncated excerpt (see ``AlertEvent.raw``)."""
-
-
-class AlertStatus(StrEnum):
-    FIRING = "firing"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
 
 
 class Link(BaseModel):

@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 
-import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -89,7 +88,7 @@ async def receive(request: Request, source: str, token: str | None = None) -> Re
             code = {400: "invalid-payload", 401: "unauthenticated", 403: "forbidden", 413: "payload-too-large"}
             raise Problem(exc.status_code, code.get(exc.status_code, "invalid-payload"), exc.reason) from None
         if isinstance(strategy, CloudwatchSource) and settings.get("auto_confirm_subscriptions", True):
-            await _confirm_subscription(strategy, inbound, state.sns_ca_bundle)
+            await _confirm_subscription(strategy, inbound)
         groups = await ingest(state.db, events) if events else []
     return JSONResponse({"accepted": len(events), "alert_groups": groups}, status_code=202)
 
@@ -158,22 +157,16 @@ def _bearer(headers: dict[str, str]) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-async def _confirm_subscription(strategy: CloudwatchSource, inbound: InboundRequest, ca_bundle: str | None) -> None:
-    """GET the SubscribeURL of a verified SubscriptionConfirmation (the signature was checked before)."""
-    url = strategy.subscribe_url(inbound)
-    if url is None:
-        return
+async def _confirm_subscription(strategy: CloudwatchSource, inbound: InboundRequest) -> None:
+    """Follow a verified SubscriptionConfirmation's SubscribeURL, only if it is on the SNS allow-list."""
     try:
-        async with httpx.AsyncClient(timeout=10, verify=ca_bundle or True) as client:
-            (await client.get(url)).raise_for_status()
-    except httpx.HTTPError as exc:
-        raise Problem(
-            503,
-            "confirmation-failed",
-            f"could not confirm the SNS subscription: {type(exc).__name__}",
-            headers={"Retry-After": "20"},
-        ) from None
-    log.info("confirmed SNS subscription for topic %s", json.loads(inbound.body).get("TopicArn"))
+        arn = await strategy.confirm_subscription(inbound)
+    except IngestError as exc:
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        raise Problem(exc.status_code, exc.code, exc.reason, headers=headers) from None
+    if arn is not None:
+        log.info("confirmed SNS subscription %s", arn or json.loads(inbound.body).get("TopicArn"))
 
 
 router.add_api_route("/api/v1/webhooks/{source}/{token}", receive, methods=["POST"], status_code=202)
