@@ -286,18 +286,6 @@ spec:
     assert "first-value" not in json.dumps(stored)
     version = stored["version"]
 
-    crds.kubectl(
-        "create",
-        "secret",
-        "generic",
-        "grafana-hmac",
-        "-n",
-        namespace,
-        "--from-literal=secret=second-value",
-        "--dry-run=client",
-        "-o",
-        "yaml",
-    )
     manifest = crds.kubectl(
         "create",
         "secret",

@@ -250,15 +250,7 @@ class JiraClient:
         self.http = http
         self.base = str(target.settings["base_url"]).rstrip("/")
         self.settings = target.settings
-        credentials = target.credentials
-        if credentials.get("oauth_token"):
-            self.headers = {"Authorization": f"Bearer {credentials['oauth_token']}"}
-        else:
-            basic = base64.b64encode(
-                f"{credentials.get('email', '')}:{credentials.get('api_token', '')}".encode()
-            ).decode()
-            self.headers = {"Authorization": f"Basic {basic}"}
-        self.headers["Accept"] = "application/json"
+        self.headers = auth_headers(target.credentials, "email", "api_token")
 
     @staticmethod
     def label(group: aiosqlite.Row) -> str:
@@ -323,15 +315,7 @@ class ServiceNowClient:
         self.http = http
         self.base = str(target.settings["instance_url"]).rstrip("/")
         self.settings = target.settings
-        credentials = target.credentials
-        if credentials.get("oauth_token"):
-            self.headers = {"Authorization": f"Bearer {credentials['oauth_token']}"}
-        else:
-            basic = base64.b64encode(
-                f"{credentials.get('username', '')}:{credentials.get('password', '')}".encode()
-            ).decode()
-            self.headers = {"Authorization": f"Basic {basic}"}
-        self.headers["Accept"] = "application/json"
+        self.headers = auth_headers(target.credentials, "username", "password")
 
     async def find(self, group: aiosqlite.Row) -> dict[str, Any] | None:
         response = await self.http.get(
