@@ -205,3 +205,22 @@ def test_jira_create_body_has_the_shapes_of_atlassians_published_example(admin: 
     for reference in ("project", "issuetype", "priority"):
         assert isinstance(sent[reference], dict)
         assert set(sent[reference]) & {"id", "key", "name"}
+
+
+def test_jira_custom_fields_and_ticket_metrics(admin: httpx.Client, api: ApiServer, jira: FakeJira) -> None:
+    # "error" is a severity no other integration of this module creates tickets for
+    name, _ = jira_integration(
+        admin,
+        jira,
+        auto_create_severity="error",
+        custom_fields={"customfield_10010": "SignalCraft {severity}", "customfield_10020": "{summary}"},
+    )
+    group = fire(admin, unique("am"), "g", "custom", severity="error")
+    wait_until(lambda: ticket_of(admin, group, name).get("key"), timeout=30, what="the Jira ticket")
+    (sent,) = [fields for fields in jira.created if f"signalcraft-{group}" in fields["labels"]]
+    assert sent["customfield_10010"] == "SignalCraft error"
+    assert sent["customfield_10020"] == "custom on fire"
+    metrics = httpx.get(f"{api.url}/metrics").text
+    assert f'signalcraft_api_tickets_created_total{{integration="{name}"}} 1.0' in metrics
+    bad = {"type": "jira", "jira": {"base_url": jira.url, "project_key": "OPS", "custom_fields": {"summary": "x"}}}
+    problem(admin.put(f"/v1/integrations/{unique('jira')}", json={"spec": bad}), 422, "validation-failed")

@@ -90,6 +90,13 @@ class JiraSettings(CamelModel):
     reopen_on_ticket_reopen: bool = Field(
         default=False, description="Re-fire the alert group when its issue leaves Done."
     )
+    custom_fields: dict[
+        Annotated[str, Field(pattern=r"^customfield_[0-9]+$")], Annotated[str, Field(max_length=1024)]
+    ] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Jira custom field id to text; {severity}, {summary}, {id}, {integration}, {status} are filled in.",
+    )
 
 
 class ServiceNowSettings(CamelModel):

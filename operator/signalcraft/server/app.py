@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from prometheus_client import CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
@@ -29,7 +30,7 @@ from signalcraft.server.problems import (
 )
 from signalcraft.server.ratelimit import RateLimiter
 from signalcraft.server.storage import Database
-from signalcraft.server.ticketing import TicketWorker
+from signalcraft.server.ticketing import TicketMetrics, TicketWorker
 
 API_VERSION = "1.0.0"
 
@@ -46,11 +47,15 @@ def create_app(
     ticket_ca_bundle: str | None = None,
 ) -> FastAPI:
     db = Database(database, busy_timeout=busy_timeout)
+    registry = CollectorRegistry()
+    ticket_metrics = TicketMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
-        worker = asyncio.create_task(TicketWorker(db, ca_bundle=ticket_ca_bundle).run(), name="ticket-worker")
+        worker = asyncio.create_task(
+            TicketWorker(db, ticket_metrics, ca_bundle=ticket_ca_bundle).run(), name="ticket-worker"
+        )
         try:
             yield
         finally:
@@ -77,6 +82,10 @@ def create_app(
     app.add_exception_handler(sqlite3.OperationalError, handle_storage)
 
     app.add_middleware(ApiMiddleware)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -211,6 +211,10 @@ class JiraSettings(Strict):
     transition_on_resolve: bool = True
     resolve_transition: Annotated[str, Field(max_length=128)] = "Done"
     reopen_on_ticket_reopen: bool = False
+    custom_fields: dict[
+        Annotated[str, Field(pattern=r"^customfield_[0-9]+$")], Annotated[str, Field(max_length=1024)]
+    ] = Field(default_factory=dict, max_length=20)
+    """Jira custom field id → text; {id}, {severity}, {summary}, {integration}, {status} name the alert group's."""
 
 
 class ServiceNowSettings(Strict):

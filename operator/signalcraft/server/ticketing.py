@@ -23,6 +23,7 @@ from typing import Any
 
 import aiosqlite
 import httpx
+from prometheus_client import CollectorRegistry, Counter
 
 from signalcraft.server.auth import now_text
 from signalcraft.server.problems import Problem
@@ -107,14 +108,36 @@ async def on_group_resolved(tx: aiosqlite.Connection, group_id: str, *, from_tic
             await enqueue(tx, group_id, name, "resolve")
 
 
+@dataclass
+class TicketMetrics:
+    """Ticket delivery, on the API server's /metrics."""
+
+    registry: CollectorRegistry
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.created = Counter("signalcraft_api_tickets_created", "Tickets created", ["integration"], registry=r)
+        self.retried = Counter(
+            "signalcraft_api_ticket_retries",
+            "Outbound ticket calls postponed after a failure",
+            ["integration"],
+            registry=r,
+        )
+        self.failed = Counter(
+            "signalcraft_api_ticket_failures", "Ticket jobs that failed for good", ["integration"], registry=r
+        )
+
+
 class TicketWorker:
     """Runs due jobs one at a time; owned by the API server's lifespan."""
 
-    def __init__(self, db: Database, *, ca_bundle: str | None = None, idle: float = 0.3) -> None:
+    def __init__(
+        self, db: Database, metrics: TicketMetrics, *, ca_bundle: str | None = None, idle: float = 0.3
+    ) -> None:
         self.db = db
         self.idle = idle
         self.verify: str | bool = ca_bundle or True
-        self.metrics = {"created": 0, "failed": 0, "retried": 0}
+        self.metrics = metrics
 
     async def run(self) -> None:
         async with httpx.AsyncClient(timeout=15, verify=self.verify) as http:
@@ -169,7 +192,7 @@ class TicketWorker:
             await tx.execute("DELETE FROM ticket_jobs WHERE id = ?", (job["id"],))
             await _record_outbound(tx, name, ok=True, error=None)
         if job["action"] == "create":
-            self.metrics["created"] += 1
+            self.metrics.created.labels(job["integration"]).inc()
 
     async def _retry(self, job: aiosqlite.Row, error: str, retry_after: float | None) -> None:
         attempts = job["attempts"] + 1
@@ -177,7 +200,7 @@ class TicketWorker:
             await self._failed(job, f"gave up after {attempts} attempts: {error}")
             return
         delay = max(retry_after or 0.0, min(MAX_BACKOFF, 2.0**attempts) * random.uniform(0.5, 1.0))  # noqa: S311
-        self.metrics["retried"] += 1
+        self.metrics.retried.labels(job["integration"]).inc()
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE ticket_jobs SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
@@ -187,7 +210,7 @@ class TicketWorker:
             await _record_outbound(tx, job["integration"], ok=False, error=error)
 
     async def _failed(self, job: aiosqlite.Row, error: str) -> None:
-        self.metrics["failed"] += 1
+        self.metrics.failed.labels(job["integration"]).inc()
         log.warning("ticket %s for group %s failed: %s", job["action"], job["group_id"], error)
         async with self.db.transaction() as tx:
             await tx.execute(
@@ -278,6 +301,12 @@ class JiraClient:
             "labels": ["signalcraft", self.label(group)],
             "priority": {"name": JIRA_PRIORITY.get(group["severity"], "Medium")},
         }
+        values = {key: str(group[key]) for key in ("id", "severity", "summary", "integration", "status")}
+        for field_id, template in (self.settings.get("custom_fields") or {}).items():
+            text = str(template)
+            for key, value in values.items():
+                text = text.replace(f"{{{key}}}", value)
+            fields[field_id] = text
         response = await self.http.post(f"{self.base}/rest/api/3/issue", json={"fields": fields}, headers=self.headers)
         _raise_for(response, "Jira create issue")
         return self._ticket(response.json())
