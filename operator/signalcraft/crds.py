@@ -67,6 +67,9 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any], models: dict[str, 
         resolved = _structural(branches[0], defs, models)
         resolved.update({key: value for key, value in merged.items() if key != "default" or value is not None})
         return resolved
+    unsupported = {"patternProperties", "propertyNames"} & schema.keys()
+    if unsupported:
+        raise ValueError(f"Kubernetes structural schemas do not support {sorted(unsupported)}: use a CEL rule")
     result: dict[str, Any] = {}
     for key, value in schema.items():
         if key in _DROPPED_KEYWORDS or key == "$defs":

@@ -113,6 +113,13 @@ spec:
         "apiVersion: signalcraft.io/v1alpha1\nkind: Integration\nmetadata: {name: j}\nspec: {type: jira}",
     )
     assert "type jira needs jira settings" in stderr
+    stderr = _refused(
+        crds,
+        namespace,
+        "apiVersion: signalcraft.io/v1alpha1\nkind: Integration\nmetadata: {name: jf}\nspec: {type: jira, "
+        'jira: {baseUrl: "https://x.atlassian.net", projectKey: OPS, customFields: {summary: "{severity}"}}}',
+    )
+    assert "customFields keys are Jira custom field ids" in stderr
 
 
 def test_remote_name_and_type_are_immutable(crds: Cluster, namespace: str) -> None:

@@ -90,13 +90,20 @@ class JiraSettings(CamelModel):
     reopen_on_ticket_reopen: bool = Field(
         default=False, description="Re-fire the alert group when its issue leaves Done."
     )
-    custom_fields: dict[
-        Annotated[str, Field(pattern=r"^customfield_[0-9]+$")], Annotated[str, Field(max_length=1024)]
-    ] = Field(
+    custom_fields: dict[str, Annotated[str, Field(max_length=1024)]] = Field(
         default_factory=dict,
         max_length=20,
         description="Jira custom field id to text; {severity}, {summary}, {id}, {integration}, {status} are filled in.",
     )
+
+    # Structural schemas cannot constrain map keys (no patternProperties): a CEL rule does.
+    cel_rules: ClassVar[list[dict[str, str]]] = [
+        cel(
+            "!has(self.customFields) || self.customFields.all(k, k.matches('^customfield_[0-9]+$'))",
+            "customFields keys are Jira custom field ids (customfield_<number>)",
+            fieldPath=".customFields",
+        )
+    ]
 
 
 class ServiceNowSettings(CamelModel):
