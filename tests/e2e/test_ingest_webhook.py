@@ -210,8 +210,10 @@ def test_forwarder_obeys_retry_after_and_keeps_the_acknowledged_order(api: ApiSe
             assert webhook.post(am_body("Flap", status="resolved")).status_code == 202
 
             def settled() -> list[dict[str, Any]] | None:
-                found = groups(api, "throttled")
-                return found if found and webhook.metric("signalcraft_webhook_spool_depth") == 0 else None
+                # The spool first: groups read before it could predate the last delivery.
+                if webhook.metric("signalcraft_webhook_spool_depth") != 0:
+                    return None
+                return groups(api, "throttled") or None
 
             found = wait_until(settled, timeout=60, what="both entries delivered")
             assert isinstance(found, list)
