@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -25,12 +23,13 @@ import aiosqlite
 import httpx
 from prometheus_client import CollectorRegistry, Counter
 
+from signalcraft.ingest.sources.registry import TICKET_SOURCE_NAMES
 from signalcraft.server.auth import now_text
 from signalcraft.server.problems import Problem
 from signalcraft.server.storage import Database, dumps
 
 log = logging.getLogger("signalcraft.ticketing")
-TICKET_SYSTEMS = ("jira", "servicenow")
+TICKET_SYSTEMS = TICKET_SOURCE_NAMES
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = 300.0
 JIRA_PRIORITY = {"critical": "Highest", "error": "High", "warning": "Medium", "info": "Low"}
@@ -407,12 +406,3 @@ class ServiceNowClient:
             f"{self.base}/api/now/table/incident/{ticket['id']}", json=body, headers=self.headers
         )
         _raise_for(response, "ServiceNow resolve")
-
-
-def verify_jira_signature(body: bytes, header: str | None, secret: str | None) -> None:
-    """Jira admin webhooks with a secret send `X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>`."""
-    if not secret:
-        return
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not header or not hmac.compare_digest(header.strip(), expected):
-        raise Problem(401, "unauthenticated", "missing or wrong X-Hub-Signature")

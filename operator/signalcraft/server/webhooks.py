@@ -17,10 +17,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from signalcraft.ingest.errors import IngestError
-from signalcraft.ingest.model import AlertStatus
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.model import AlertEvent, AlertStatus
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, SourceStrategy
 from signalcraft.ingest.sources.cloudwatch import CloudwatchSource
-from signalcraft.ingest.sources.registry import SOURCE_NAMES, UnknownSourceError, get_strategy
+from signalcraft.ingest.sources.registry import SOURCE_NAMES, get_strategy
 from signalcraft.server import ticketing
 from signalcraft.server.alerts import ingest, set_group_status
 from signalcraft.server.context import state_of
@@ -61,95 +61,72 @@ async def receive(request: Request, source: str, token: str | None = None) -> Re
     if state.webhook_slots.locked():
         raise Problem(503, "overloaded", "too many webhook requests in flight", headers={"Retry-After": "5"})
     async with state.webhook_slots:
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
-            raise Problem(413, "payload-too-large", f"webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes")
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        offered = token or request.query_params.get("token") or _bearer(headers)
+        inbound, offered = await _inbound(request, token)
         if not offered:
             raise Problem(401, "unauthenticated", "a webhook token is required (in the URL, ?token= or Bearer)")
         name, settings, credentials = await _integration(request, source, offered)
-        try:
-            strategy = get_strategy(source, settings, sns=state.sns)
-        except UnknownSourceError as exc:
-            raise Problem(404, "unknown-source", str(exc)) from None
-        inbound = InboundRequest(headers, body, dict(request.query_params))
+        strategy = get_strategy(source, settings, sns=state.sns)
         checks = IntegrationCredentials(
             hmac_secret=credentials.get("hmac_secret"),
             basic_username=credentials.get("basic_username"),
             basic_password=credentials.get("basic_password"),
             options=settings,
         )
-        try:
-            # SNS verification may fetch a signing certificate: keep that off the event loop.
-            await asyncio.to_thread(strategy.authenticate, inbound, checks)
-            events = strategy.parse(inbound, name)
-        except IngestError as exc:
-            code = {400: "invalid-payload", 401: "unauthenticated", 403: "forbidden", 413: "payload-too-large"}
-            raise Problem(exc.status_code, code.get(exc.status_code, "invalid-payload"), exc.reason) from None
+        events = await _checked_events(strategy, inbound, checks, name)
         if isinstance(strategy, CloudwatchSource) and settings.get("auto_confirm_subscriptions", True):
             await _confirm_subscription(strategy, inbound)
         groups = await ingest(state.db, events) if events else []
     return JSONResponse({"accepted": len(events), "alert_groups": groups}, status_code=202)
 
 
-async def _ticket_update(request: Request, source: str, token: str | None) -> Response:
-    """A Jira issue or ServiceNow incident changed: resolve (or re-open) the alert group it was created for."""
+async def _inbound(request: Request, token: str | None) -> tuple[InboundRequest, str]:
+    """The request as strategies see it, and the webhook token it offers (path, ?token= or Bearer)."""
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
         raise Problem(413, "payload-too-large", f"webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes")
     headers = {name.lower(): value for name, value in request.headers.items()}
     offered = token or request.query_params.get("token") or _bearer(headers)
-    name, settings, credentials = await _integration(request, source, offered or "")
-    if source == "jira":
-        ticketing.verify_jira_signature(body, headers.get("x-hub-signature"), credentials.get("webhook_secret"))
+    return InboundRequest(headers, body, dict(request.query_params)), offered
+
+
+async def _checked_events(
+    strategy: SourceStrategy, inbound: InboundRequest, checks: IntegrationCredentials, integration: str
+) -> list[AlertEvent]:
+    """The source's own authentication, then its parse; their refusals as problem+json with the source's reason."""
     try:
-        document = json.loads(body)
-    except ValueError:
-        raise Problem(400, "invalid-payload", "the body is not JSON") from None
-    if not isinstance(document, dict):
-        raise Problem(400, "invalid-payload", "the body must be a JSON object")
-    key, done = _jira_state(document) if source == "jira" else _servicenow_state(document)
-    if key is None:
-        raise Problem(400, "invalid-payload", "no issue key (Jira) or incident number (ServiceNow) in the body")
+        # SNS verification may fetch a signing certificate: keep that off the event loop.
+        await asyncio.to_thread(strategy.authenticate, inbound, checks)
+        return strategy.parse(inbound, integration)
+    except IngestError as exc:
+        raise Problem(exc.status_code, exc.code, exc.reason) from None
+
+
+async def _ticket_update(request: Request, source: str, token: str | None) -> Response:
+    """A Jira issue or ServiceNow incident changed: resolve (or re-open) the alert group it was created for."""
+    inbound, offered = await _inbound(request, token)
+    name, settings, credentials = await _integration(request, source, offered)
+    checks = IntegrationCredentials(hmac_secret=credentials.get("webhook_secret"), options=settings)
+    events = await _checked_events(get_strategy(source, settings), inbound, checks, name)
+    if not events:
+        return JSONResponse(
+            {"status": "ignored", "reason": "the body does not say whether the ticket is done"}, status_code=202
+        )
+    ticket = events[0]
     db = state_of(request).db
     group = await db.fetch_one(
         "SELECT id, status FROM alert_groups WHERE json_extract(ticket, ?) = ? OR (? = 'servicenow' AND id = ?)",
-        (f'$."{name}".key', key, source, document.get("correlation_id", "")),
+        (f'$."{name}".key', ticket.labels["ticket_key"], source, ticket.labels.get("correlation_id", "")),
     )
     if group is None:
         return JSONResponse({"status": "ignored", "reason": "no alert group has this ticket"}, status_code=202)
+    done = ticket.status is AlertStatus.RESOLVED
     if done and group["status"] != AlertStatus.RESOLVED.value:
         await set_group_status(db, group["id"], AlertStatus.RESOLVED, from_ticket_system=name)
         return JSONResponse({"status": "resolved", "alert_group": group["id"]}, status_code=202)
-    if done is False and group["status"] == AlertStatus.RESOLVED.value and settings.get("reopen_on_ticket_reopen"):
+    if not done and group["status"] == AlertStatus.RESOLVED.value and settings.get("reopen_on_ticket_reopen"):
         await set_group_status(db, group["id"], AlertStatus.FIRING, from_ticket_system=name)
         return JSONResponse({"status": "reopened", "alert_group": group["id"]}, status_code=202)
     return JSONResponse({"status": "unchanged", "alert_group": group["id"]}, status_code=202)
-
-
-def _jira_state(document: dict[str, object]) -> tuple[str | None, bool | None]:
-    """(issue key, done?) from a jira:issue_updated body; done is read from the status category after the event."""
-    issue = document.get("issue")
-    if not isinstance(issue, dict) or not isinstance(issue.get("key"), str):
-        return None, None
-    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
-    status = fields.get("status") if isinstance(fields, dict) and isinstance(fields.get("status"), dict) else {}
-    category = status.get("statusCategory") if isinstance(status, dict) else None
-    if not isinstance(category, dict) or "key" not in category:
-        return issue["key"], None
-    return issue["key"], category["key"] == "done"
-
-
-def _servicenow_state(document: dict[str, object]) -> tuple[str | None, bool | None]:
-    """(incident number, resolved or closed?) from an incident record posted by a ServiceNow business rule."""
-    record = document.get("result") if isinstance(document.get("result"), dict) else document
-    assert isinstance(record, dict)
-    number = record.get("number")
-    state = str(record.get("state", "")).strip().lower()
-    if not isinstance(number, str):
-        return None, None
-    return number, state in {"6", "7", "resolved", "closed"}
 
 
 def _bearer(headers: dict[str, str]) -> str:
