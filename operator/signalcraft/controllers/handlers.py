@@ -93,6 +93,7 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: Mana
     @kopf.on.event(*resource, registry=registry, param=kind, id="watch-alive")
     async def seen(*, param: Any = None, **_: Any) -> None:
         runtime.last_event_at[param.kind] = time.monotonic()
+        runtime.reconciler.metrics.last_watch_event.set(time.time())
 
 
 def _register_dependency_nudges(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
