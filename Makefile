@@ -14,7 +14,7 @@ export UV_PYTHON_PREFERENCE := only-system
 export SIGNALCRAFT_PIP := $(CACHE)/uv-$(UV_VERSION)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: help setup tools lint test test-unit test-contract test-e2e demo crds openapi bench clean-cluster
+.PHONY: help setup system tools lint test test-unit test-contract test-e2e demo crds openapi bench clean-cluster
 
 help:
 	@echo "make demo   - set everything up and run the demo"
@@ -31,7 +31,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 setup: $(VENV)/.synced
 
-tools: setup
+system:
+	bash tools/system-packages.sh
+
+tools: setup system
 	$(BIN)/signalcraft dev-cluster build
 
 lint: setup
