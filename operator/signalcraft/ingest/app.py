@@ -29,6 +29,7 @@ from signalcraft.ingest.sources.base import InboundRequest, SourceStrategy
 from signalcraft.ingest.sources.cloudwatch import CloudwatchSource, SnsSettings
 from signalcraft.ingest.sources.registry import get_strategy
 from signalcraft.ingest.spool import Spool, SpoolFullError, SpoolUnavailableError
+from signalcraft.supervision import Supervisor
 
 MAX_BODY_BYTES = 1024 * 1024
 ALERTMANAGER_PATH = "/alertmanager"
@@ -42,6 +43,10 @@ class WebhookConfig:
     sns: SnsSettings = field(default_factory=SnsSettings)
     max_body_bytes: int = MAX_BODY_BYTES
     retry_after_seconds: int = 10
+    stall_after_seconds: float = 120.0
+    """Liveness fails when the forwarder made no progress for this long while entries are due."""
+    restart_backoff: tuple[float, float] = (0.5, 30.0)
+    """First and longest wait before a crashed background task is restarted."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,14 @@ def create_webhook_app(
     """`connect` builds the API client the forwarder delivers with; None runs without forwarding (spool only)."""
     metrics = WebhookMetrics()
     forwarder = Forwarder(spool, connect, metrics) if connect is not None else None
-    tasks: list[asyncio.Task[None]] = []
+    supervisor = Supervisor(
+        stall_after=config.stall_after_seconds,
+        first_backoff=config.restart_backoff[0],
+        max_backoff=config.restart_backoff[1],
+        on_restart=lambda name: metrics.task_restarts.labels(name).inc(),
+    )
+    if forwarder is not None:
+        supervisor.add("forwarder", forwarder.run, work_due=lambda: spool.depth > 0)
     receivers: dict[str, list[Receiver]] = {}
     for integration in config.integrations:
         for source in integration.sources:
@@ -145,6 +157,12 @@ def create_webhook_app(
         return await accept(request, "alertmanager")
 
     async def healthz(_: Request) -> Response:
+        """Liveness: every background task runs and none is stuck while work is due (else Kubernetes restarts us)."""
+        problems = supervisor.problems()
+        if not spool.writable:
+            problems.append("spool-writer: not running")
+        if problems:
+            return _problem(503, "not-alive", "; ".join(problems))
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
@@ -152,8 +170,8 @@ def create_webhook_app(
             return _problem(503, "spool-unavailable", "the spool is not open", retry_after)
         if spool.depth >= spool.capacity:
             return _problem(503, "spool-full", "the spool is full", retry_after)
-        if forwarder is not None and not forwarder.alive:
-            return _problem(503, "forwarder-stopped", "the forwarder task has stopped")
+        if supervisor.problems():
+            return _problem(503, "not-alive", "; ".join(supervisor.problems()))
         return JSONResponse({"status": "ready", "spool_depth": spool.depth})
 
     async def metrics_endpoint(_: Request) -> Response:
@@ -165,14 +183,11 @@ def create_webhook_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await spool.open()
-        if forwarder is not None:
-            tasks.append(asyncio.create_task(forwarder.run(), name="forwarder"))
+        await supervisor.start()
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await supervisor.stop()
             await spool.close()
 
     return Starlette(

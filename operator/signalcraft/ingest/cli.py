@@ -86,6 +86,13 @@ TOKEN_ENV = "SIGNALCRAFT_WEBHOOK_TOKEN"  # noqa: S105 - the variable's name, not
 @click.option("--port", type=int, default=8090, show_default=True)
 @click.option("--no-forward", is_flag=True, help="Only spool (another process or a later run delivers).")
 @click.option("--no-group-commit", is_flag=True, help="One fsync per request (for benchmarks only).")
+@click.option(
+    "--stall-seconds",
+    type=click.FloatRange(min=1),
+    default=120.0,
+    show_default=True,
+    help="/healthz fails when the forwarder made no progress for this long while entries are due.",
+)
 def webhook(  # noqa: PLR0917 - click passes every option
     api_url: str,
     api_key_file: Path | None,
@@ -104,6 +111,7 @@ def webhook(  # noqa: PLR0917 - click passes every option
     port: int,
     no_forward: bool,
     no_group_commit: bool,
+    stall_seconds: float,
 ) -> None:
     """Receive Alertmanager (and other sources) in-cluster, spool durably, forward to SignalCraft.
 
@@ -123,7 +131,9 @@ def webhook(  # noqa: PLR0917 - click passes every option
         allowed_topic_arns=frozenset(sns_topic_arn),
         subscribe_url_prefixes=sns_subscribe_url_prefix,
     )
-    config = WebhookConfig(integrations=integrations, cluster_name=cluster_name, sns=sns)
+    config = WebhookConfig(
+        integrations=integrations, cluster_name=cluster_name, sns=sns, stall_after_seconds=stall_seconds
+    )
 
     def connect() -> SignalCraftClient:
         # The forwarder owns retries (in spool order), so the client makes exactly one attempt per call.

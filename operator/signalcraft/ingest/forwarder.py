@@ -23,6 +23,7 @@ from signalcraft.api import errors as api_errors
 from signalcraft.ingest.metrics import WebhookMetrics
 from signalcraft.ingest.model import AlertEvent
 from signalcraft.ingest.spool import Entry, Spool
+from signalcraft.supervision import Progress
 
 log = logging.getLogger("signalcraft.webhook.forwarder")
 MAX_BACKOFF = 60.0
@@ -59,11 +60,14 @@ class Forwarder:
         self.batch = batch
         self.idle = idle
         self.first_backoff = first_backoff
-        self.alive = True
         self.failures_in_a_row = 0
         self._api: SignalCraftClient | None = None
 
-    async def run(self) -> None:
+    async def run(self, progress: Progress | None = None) -> None:
+        """Deliver forever; beat `progress` after every turn (delivered, or a failure handled with backoff).
+
+        Anything unforeseen escapes to the supervisor, which restarts this with backoff; the entries stay.
+        """
         try:
             while True:
                 try:
@@ -75,10 +79,12 @@ class Forwarder:
                     log.error("cannot read or update the spool (%s); retrying in %.1fs", exc, delay)
                 if delay:
                     await asyncio.sleep(delay)
+                if progress is not None:
+                    progress.beat()
         finally:
-            self.alive = False
             if self._api is not None:
                 await self._api.aclose()
+                self._api = None
 
     async def _drain_once(self) -> float:
         """Deliver the oldest entries in order; return how long to wait before the next attempt."""

@@ -27,6 +27,12 @@ class WebhookMetrics:
             registry=r,
         )
         self.delivered = Counter("signalcraft_webhook_delivered", "Entries the API accepted", registry=r)
+        self.task_restarts = Counter(
+            "signalcraft_webhook_task_restarts",
+            "Background tasks restarted after an unexpected exception",
+            ["task"],
+            registry=r,
+        )
         self.delivery_failures = Counter(
             "signalcraft_webhook_delivery_failures", "Failed delivery attempts, by kind", ["kind"], registry=r
         )
