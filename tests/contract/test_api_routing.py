@@ -3,10 +3,12 @@ alert policy (whose escalation policy the group then carries); first match by pr
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 from tests.contract.helpers import alert_event, groups_of, policy, problem, put, unique
+from tests.support.api_server import running_api_server
 
 
 def rule(admin: httpx.Client, priority: int, items: list[dict[str, Any]], actions: dict[str, Any], **more: Any) -> str:
@@ -84,8 +86,32 @@ def test_rule_conditions_are_validated(admin: httpx.Client) -> None:
         ({"field": "summary", "operator": "in", "value": "x"}, "list"),
         ({"field": "summary", "operator": "exists", "value": "x"}, "no value"),
         ({"field": "summary", "operator": "matches", "value": "(unclosed"}, "regular expression"),
+        # what the linear-time engine cannot run is refused when written, not found out while routing
+        ({"field": "summary", "operator": "matches", "value": r"(a)\1"}, "regular expression"),
+        ({"field": "summary", "operator": "matches", "value": "disk(?=-full)"}, "regular expression"),
     ]
     for condition, reason in cases:
         spec = {"conditions": {"items": [condition]}, "actions": {"suppress": True}}
         body = problem(put(admin, "routing-rules", unique("rr"), {"spec": spec}), 422, "validation-failed")
         assert reason in body["errors"][0]["detail"], body
+
+
+def test_matches_cannot_freeze_the_server(tmp_path: Path) -> None:
+    """`(a|aa)+$` against forty `a` and a `!` backtracks for hours in a backtracking engine; routing answers at once.
+    A server of its own: a frozen event loop would take every other test of the module down with it."""
+    with running_api_server(tmp_path) as api, api.client() as admin:
+        integration = unique("am")
+        on_this = {"field": "integration.name", "operator": "equals", "value": integration}
+        rule(
+            admin, 10, [on_this, {"field": "summary", "operator": "matches", "value": "(a|aa)+$"}], {"severity": "info"}
+        )
+        events = [
+            alert_event(integration, "g-evil", "evil", summary="a" * 40 + "!"),
+            alert_event(integration, "g-match", "match", summary="a" * 41),
+        ]
+        accepted = admin.post("/v1/alert-events", json={"events": events}, timeout=10)
+        assert accepted.status_code == 202, accepted.text
+        groups = {group["group_key"]: group for group in groups_of(admin, integration)}
+        assert groups["g-evil"]["severity"] == "warning", "no match: the event keeps its severity"
+        assert groups["g-match"]["severity"] == "info"
+        assert httpx.get(f"{api.url}/healthz", timeout=5).status_code == 200

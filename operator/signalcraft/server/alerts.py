@@ -57,21 +57,24 @@ async def ingest(
     """Upsert the events' groups and alerts in one transaction; return the affected group ids (in event order).
 
     Events that do not name an alert policy go through the routing rules, which may suppress them, change their
-    severity or route them to a policy.
+    severity or route them to a policy. Rules are evaluated before the write transaction, never under its lock.
     """
     touched: list[str] = []
+    routed: list[tuple[AlertEvent, str | None, str | None]] = []
+    table = await routing.load(db) if alert_policy is None else None
+    for original in events:
+        event, policy, escalation = original, alert_policy, escalation_policy
+        route = table.route(original) if table is not None else None
+        if route is not None:
+            if route.suppress:
+                continue
+            if route.severity is not None:
+                event = original.model_copy(update={"severity": Severity(route.severity)})
+            policy, escalation = route.alert_policy, route.escalation_policy
+        routed.append((event, policy, escalation))
     now = now_text()
     async with db.transaction() as tx:
-        table = await routing.load(tx) if alert_policy is None else None
-        for original in events:
-            event, policy, escalation = original, alert_policy, escalation_policy
-            route = table.route(original) if table is not None else None
-            if route is not None:
-                if route.suppress:
-                    continue
-                if route.severity is not None:
-                    event = original.model_copy(update={"severity": Severity(route.severity)})
-                policy, escalation = route.alert_policy, route.escalation_policy
+        for event, policy, escalation in routed:
             group_id, new_group = await _upsert_group(tx, event, now, policy, escalation)
             known = await (
                 await tx.execute(

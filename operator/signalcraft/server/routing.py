@@ -10,14 +10,13 @@ carries.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
+from signalcraft.api import patterns
 from signalcraft.ingest.model import AlertEvent
+from signalcraft.server.storage import Database
 
 
 @dataclass(frozen=True)
@@ -63,21 +62,22 @@ class RoutingTable:
         )
 
 
-async def load(tx: aiosqlite.Connection) -> RoutingTable:
-    cursor = await tx.execute(
+async def load(db: Database) -> RoutingTable:
+    """The rules as last committed, read without the write lock: events are routed before their transaction starts, so
+    no rule, however slow to evaluate, holds up other writers."""
+    rows = await db.fetch_all(
         "SELECT name, spec FROM resources WHERE collection = 'routing-rules' "
         "ORDER BY json_extract(spec, '$.priority'), name"
     )
-    rules = [(row["name"], json.loads(row["spec"])) for row in await cursor.fetchall()]
+    rules = [(row["name"], json.loads(row["spec"])) for row in rows]
     if not rules:
         return RoutingTable((), {}, {})
-    cursor = await tx.execute(
+    rows = await db.fetch_all(
         "SELECT name, json_extract(spec, '$.type') AS type FROM resources WHERE collection = 'integrations'"
     )
-    types = {row["name"]: row["type"] for row in await cursor.fetchall()}
-    cursor = await tx.execute("SELECT name, id, spec FROM resources WHERE collection = 'alert-policies'")
+    types = {row["name"]: row["type"] for row in rows}
     policies: dict[str, Mapping[str, Any]] = {}
-    for row in await cursor.fetchall():
+    for row in await db.fetch_all("SELECT name, id, spec FROM resources WHERE collection = 'alert-policies'"):
         policy = {"name": row["name"], "spec": json.loads(row["spec"])}
         policies[row["name"]] = policies[row["id"]] = policy
     return RoutingTable(rules, types, policies)
@@ -113,4 +113,4 @@ def _holds(condition: Mapping[str, Any], event: AlertEvent, integration_types: M
         return observed.startswith(expected)
     if operator == "ends_with":
         return observed.endswith(expected)
-    return re.search(expected, observed) is not None
+    return patterns.search(expected, observed)

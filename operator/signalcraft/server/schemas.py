@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -10,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from signalcraft.api.models import IntegrationType, Severity
+from signalcraft.api.patterns import compile_pattern
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 Name = Annotated[str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN)]
@@ -142,10 +142,7 @@ class RoutingCondition(Strict):
             raise ValueError(f"{self.operator} takes one string value")
         if self.operator == "matches":
             assert isinstance(self.value, str)
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
+            compile_pattern(self.value)  # routing runs it with this same engine: refuse now what it could not run
         return self
 
 
