@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from tests.support.alertmanager_schema import webhook_body
 from tests.support.payloads import json_request, parse_payload, payload_request
 
 from signalcraft.ingest.errors import PayloadError
 from signalcraft.ingest.model import AlertStatus, Severity
+from signalcraft.ingest.sources.alertmanager import derived_group_key
 from signalcraft.ingest.sources.base import InboundRequest
 from signalcraft.ingest.sources.registry import get_strategy
 
@@ -85,7 +90,45 @@ def test_other_shapes_are_refused_with_a_reason() -> None:
         strategy.parse(InboundRequest({}, b"<html>"))
     with pytest.raises(PayloadError, match="JSON object"):
         strategy.parse(InboundRequest({}, b"[]"))
-    with pytest.raises(PayloadError, match="groupKey"):
-        strategy.parse(json_request({"version": "4", "alerts": []}))
+    with pytest.raises(PayloadError, match="alerts must be a list"):
+        strategy.parse(json_request({"version": "4", "groupKey": "g"}))
     with pytest.raises(PayloadError, match=r"alerts\[0\]\.status"):
         strategy.parse(json_request({"version": "4", "groupKey": "g", "alerts": [{"status": "exploded"}]}))
+    with pytest.raises(PayloadError, match=r"alerts\[0\]\.status"):
+        strategy.parse(json_request({"version": "4", "alerts": [{"labels": {}}]}))  # no status anywhere
+
+
+def test_version_3_without_group_key_groups_by_receiver_and_group_labels() -> None:
+    def key(receiver: str, group_labels: dict[str, str], alertname: str = "Lag") -> str:
+        body = {
+            "version": "3",
+            "status": "firing",
+            "receiver": receiver,
+            "groupLabels": group_labels,
+            "alerts": [{"labels": {"alertname": alertname}, "startsAt": "2026-11-23T10:00:00Z"}],
+        }
+        (parsed,) = get_strategy("alertmanager").parse(json_request(body))
+        assert parsed.status is AlertStatus.FIRING, "an alert without status inherits the body's"
+        assert parsed.links == [], "no generatorURL, no link"
+        assert parsed.truncated_alerts == 0
+        return parsed.group_key
+
+    assert key("team-db", {"alertname": "Lag"}) == 'team-db:{alertname="Lag"}'
+    assert key("team-db", {"alertname": "Lag"}, alertname="Other") == key("team-db", {"alertname": "Lag"})
+    assert key("team-db", {"alertname": "Lag"}) != key("team-web", {"alertname": "Lag"})
+    assert key("team-db", {"alertname": "Lag"}) != key("team-db", {"alertname": "Lag2"})
+    assert key("r", {"a": "1", "b": "2"}) == key("r", {"b": "2", "a": "1"})
+
+
+@settings(max_examples=150, deadline=None)
+@given(webhook_body())
+def test_every_documented_shape_parses(body: dict[str, Any]) -> None:
+    events = get_strategy("alertmanager").parse(json_request(body))
+    assert len(events) == len(body["alerts"])
+    assert len({event.group_key for event in events}) == 1, "one body is one group"
+    expected_key = body.get("groupKey") or derived_group_key(body)
+    assert events[0].group_key == expected_key[:1024]
+    for alert, parsed in zip(body["alerts"], events, strict=True):
+        assert parsed.status.value == alert.get("status", body["status"])
+        assert parsed.dedup_key
+        assert parsed.truncated_alerts == min(body.get("truncatedAlerts", 0), 1_000_000)

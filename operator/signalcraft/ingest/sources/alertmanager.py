@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urljoin
 
@@ -24,11 +25,26 @@ MAX_TRUNCATED = 1_000_000
 """Upper bound of `truncatedAlerts` kept; more than that only says "very many"."""
 
 
+def derived_group_key(document: dict[str, Any]) -> str:
+    """A group key for senders that send none (old v3 releases): the receiver and the group's labels.
+
+    Alertmanager's own key is `<route>:<groupLabels>`; without the route, receiver plus groupLabels tells the
+    groups of one Alertmanager apart just as well, and the same group always gets the same key.
+    """
+    receiver = document.get("receiver") if isinstance(document.get("receiver"), str) else ""
+    labels = strings(document.get("groupLabels"))
+    rendered = ",".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in sorted(labels.items()))
+    return f"{receiver}:{{{rendered}}}"
+
+
 def alert_events(
     document: dict[str, Any], request: InboundRequest, integration: str, source: str, where: str = ""
 ) -> list[AlertEvent]:
     """Alertmanager-shaped alerts (also Grafana unified alerting, which extends this shape)."""
-    group_key = field(document, "groupKey", str, where) or "{}"
+    group_key = document.get("groupKey")
+    if not isinstance(group_key, str) or not group_key:
+        group_key = derived_group_key(document)
+    group_status = document.get("status")
     alerts = field(document, "alerts", list, where)
     external = document.get("externalURL") if isinstance(document.get("externalURL"), str) else ""
     truncated = document.get("truncatedAlerts", 0)
@@ -40,9 +56,10 @@ def alert_events(
     for index, alert in enumerate(alerts):
         if not isinstance(alert, dict):
             raise PayloadError(f"{where}alerts[{index}] must be an object")
-        status = alert.get("status")
+        # Older senders put the status on the body only: each alert then shares the group's.
+        status = alert.get("status", group_status)
         if status not in ("firing", "resolved"):
-            raise PayloadError(f"{where}alerts[{index}].status must be firing or resolved")
+            raise PayloadError(f"{where}alerts[{index}].status (or the body's status) must be firing or resolved")
         labels = strings(alert.get("labels"))
         annotations = strings(alert.get("annotations"))
         fingerprint = alert.get("fingerprint") if isinstance(alert.get("fingerprint"), str) else ""
