@@ -151,6 +151,36 @@ def test_keys_carry_at_most_their_issuers_scopes(api: ApiServer) -> None:
         problem(admin.post(path, json={"scopes": ["widgets:read"]}), 422, "validation-failed")
 
 
+def test_managing_accounts_needs_every_scope_they_hold(api: ApiServer, admin: httpx.Client) -> None:
+    """`service_accounts:manage` is no way around scopes: an account holding a scope its caller lacks cannot be
+    disabled, enabled, deleted or have its keys revoked by that caller (an admin-holding account stays in service)."""
+    manager = api.create_key(unique("sa"), ["service_accounts:manage", "teams:write"])
+    stronger, weaker = unique("sa"), unique("sa")
+    api.create_key(stronger, ["integrations:read_secrets"])
+    strong_key = admin.post(f"/v1/service-accounts/{stronger}/api-keys", json={"scopes": ["teams:read"]}).json()
+    api.create_key(weaker, ["teams:read"])
+    with api.client(manager) as client:
+        for refused in (
+            client.post(f"/v1/service-accounts/{stronger}:disable"),
+            client.post(f"/v1/service-accounts/{stronger}:enable"),
+            client.delete(f"/v1/service-accounts/{stronger}"),
+            client.post(f"/v1/api-keys/{strong_key['id']}:revoke"),
+            client.post("/v1/service-accounts/admin:disable"),
+        ):
+            body = problem(refused, 403, "insufficient-scope")
+            assert "holds" in body["detail"], body
+        assert admin.get(f"/v1/service-accounts/{stronger}").json()["disabled"] is False
+        keys = admin.get(f"/v1/service-accounts/{stronger}/api-keys").json()["items"]
+        assert all(key["revoked_at"] is None for key in keys), "nothing was revoked"
+        # within its own scopes the manager manages as before
+        assert client.post(f"/v1/service-accounts/{weaker}:disable").json()["disabled"] is True
+        assert client.post(f"/v1/service-accounts/{weaker}:enable").json()["disabled"] is False
+        (weak_key,) = admin.get(f"/v1/service-accounts/{weaker}/api-keys").json()["items"]
+        assert client.post(f"/v1/api-keys/{weak_key['id']}:revoke").json()["revoked_at"]
+        assert client.delete(f"/v1/service-accounts/{weaker}").status_code == 204
+        problem(client.post("/v1/api-keys/key_0000000000000000:revoke"), 404, "not-found")
+
+
 def test_disabled_and_deleted_accounts_lose_their_keys(api: ApiServer, admin: httpx.Client) -> None:
     account = unique("sa")
     key = api.create_key(account, ["teams:read"])

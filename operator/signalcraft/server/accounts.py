@@ -1,6 +1,8 @@
 """Service accounts (no login, only API keys) and their keys: shown once, hashed at rest, scoped, revocable.
 
-A key can only be issued with scopes its issuer holds itself, so `service_accounts:manage` is not a way to more power.
+A key can only be issued with scopes its issuer holds itself, and an account holding a scope the caller lacks cannot be
+disabled, enabled, deleted or have its keys revoked by that caller, so `service_accounts:manage` is not a way to more
+power, nor to take a stronger account out of service.
 The key is in the create response only: a replay of that request (same Idempotency-Key) returns the metadata with
 `key: null`, because the key is never stored anywhere in clear.
 """
@@ -16,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from signalcraft.api.models import ApiKey, CreatedApiKey, ServiceAccount
-from signalcraft.server.auth import issue_key, new_id, now_text
+from signalcraft.server.auth import held_scopes, issue_key, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
@@ -113,6 +115,22 @@ async def get_account(request: Request, name: str) -> ServiceAccount:
     return _account_out(await _account(request, name))
 
 
+async def _require_all_it_holds(request: Request, account: aiosqlite.Row, action: str) -> None:
+    """`service_accounts:manage` only reaches accounts weaker than its caller: an account holding a scope the caller
+    lacks cannot be disabled, enabled, deleted or have keys revoked by it (403)."""
+    principal = principal_for(request)
+    lacking = sorted(
+        scope for scope in await held_scopes(state_of(request).db, account["id"]) if not principal.holds(scope)
+    )
+    if lacking:
+        raise Problem(
+            403,
+            "insufficient-scope",
+            f"cannot {action} service account {account['name']!r}: it holds scopes this API key lacks "
+            f"({', '.join(lacking)})",
+        )
+
+
 def _not_own(request: Request, account: aiosqlite.Row, action: str) -> None:
     """Refuse to lock the caller out: its own account cannot be disabled or deleted with its own key."""
     if account["id"] == principal_for(request).service_account_id:
@@ -124,6 +142,7 @@ async def _set_disabled(request: Request, name: str, disabled: bool) -> ServiceA
     account = await _account(request, name)
     if disabled:
         _not_own(request, account, "disable")
+    await _require_all_it_holds(request, account, "disable" if disabled else "enable")
     async with state_of(request).db.transaction() as tx:
         await tx.execute("UPDATE service_accounts SET disabled = ? WHERE id = ?", (int(disabled), account["id"]))
     return _account_out(await _account(request, name))
@@ -146,6 +165,7 @@ async def delete_account(request: Request, name: str) -> Response:
     principal_for(request).require("service_accounts", "manage")
     account = await _account(request, name)
     _not_own(request, account, "delete")
+    await _require_all_it_holds(request, account, "delete")
     async with state_of(request).db.transaction() as tx:
         await tx.execute("DELETE FROM service_accounts WHERE id = ?", (account["id"],))
     return Response(status_code=204)
@@ -161,9 +181,7 @@ async def create_key(request: Request, name: str, body: ApiKeyCreate) -> Respons
     principal = principal_for(request)
     principal.require("service_accounts", "manage")
     for scope in body.scopes:
-        resource, _, level = scope.partition(":")
-        held = "*" in principal.scopes if scope == "*" else principal.allows(resource, level)
-        if not held:
+        if not principal.holds(scope):
             raise Problem(403, "insufficient-scope", f"a key can only be given scopes its issuer holds: not {scope}")
 
     async def handle() -> Response:
@@ -203,13 +221,17 @@ async def revoke_key(request: Request, key_id: str) -> ApiKey:
     """Revoke a key at once (idempotent: revoking again keeps the first revocation time)."""
     principal_for(request).require("service_accounts", "manage")
     db = state_of(request).db
+    sql = (
+        "SELECT k.*, s.name AS account FROM api_keys k JOIN service_accounts s ON s.id = k.service_account_id "
+        "WHERE k.id = ?"
+    )
+    key = await db.fetch_one(sql, (key_id,))
+    if key is None:
+        raise Problem(404, "not-found", f"API key {key_id!r} does not exist")
+    await _require_all_it_holds(request, await _account(request, key["account"]), "revoke keys of")
     async with db.transaction() as tx:
         await tx.execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", (now_text(), key_id))
-    row = await db.fetch_one(
-        "SELECT k.*, s.name AS account FROM api_keys k JOIN service_accounts s ON s.id = k.service_account_id "
-        "WHERE k.id = ?",
-        (key_id,),
-    )
+    row = await db.fetch_one(sql, (key_id,))
     if row is None:
         raise Problem(404, "not-found", f"API key {key_id!r} does not exist")
     return _key_out(row, row["account"])

@@ -58,6 +58,13 @@ class Principal:
             return any(f"{resource}:{held}" in self.scopes for held in LEVELS[wanted:])
         return f"{resource}:{level}" in self.scopes
 
+    def holds(self, scope: str) -> bool:
+        """Whether this key carries `scope` (one of an API key's scopes, e.g. `teams:write` or `*`)."""
+        if scope == "*":
+            return "*" in self.scopes
+        resource, _, level = scope.partition(":")
+        return self.allows(resource, level)
+
     def require(self, resource: str, level: str) -> None:
         if not self.allows(resource, level):
             raise Problem(403, "insufficient-scope", f"this API key lacks the scope {resource}:{level}")
@@ -90,6 +97,16 @@ async def authenticate(db: Database, request: Request) -> Principal:
     if row["expires_at"] and row["expires_at"] <= now_text():
         raise UNAUTHENTICATED
     return Principal(row["sa_id"], row["name"], row["id"], frozenset(json.loads(row["scopes"])))
+
+
+async def held_scopes(db: Database, service_account_id: str) -> set[str]:
+    """The scopes an account's usable keys (neither revoked nor expired) carry between them."""
+    rows = await db.fetch_all(
+        "SELECT scopes FROM api_keys WHERE service_account_id = ? AND revoked_at IS NULL "
+        "AND (expires_at IS NULL OR expires_at > ?)",
+        (service_account_id, now_text()),
+    )
+    return {scope for row in rows for scope in json.loads(row["scopes"])}
 
 
 async def create_service_account(db: Database, name: str, description: str = "") -> str:
