@@ -16,6 +16,7 @@ import asyncio
 import logging
 import random
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,19 @@ class Progress:
 
     def silent_for(self) -> float:
         return max(0.0, self._clock() - self.last)
+
+
+def failure_outline(exc: BaseException) -> str:
+    """An exception for a log line: its type and where it was raised (file, line, function, source) for each exception
+    of the chain, without any message. Messages and arguments can carry what a request held (keys, tokens,
+    credentials, a vendor's reply); the place in the code is what finding the bug needs."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < 5:
+        frames = "".join(traceback.format_list(traceback.extract_tb(current.__traceback__)))
+        parts.append(f"{type(current).__module__}.{type(current).__qualname__}\n{frames}".rstrip())
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "\n  caused by ".join(parts)
 
 
 @dataclass
@@ -112,7 +126,7 @@ class Supervisor:
                 raise
             except Exception as exc:  # the point of a supervisor: whatever escaped, run again
                 task.last_error = type(exc).__name__
-                log.error("background task %s failed; restarting it", task.name, exc_info=exc)
+                log.error("background task %s failed; restarting it: %s", task.name, failure_outline(exc))
             # A run that made progress before failing starts the backoff over; a crash loop backs off further.
             failures = 1 if task.progress.beats != beats else failures + 1
             task.restarts += 1
@@ -136,4 +150,4 @@ class Supervisor:
         return found
 
 
-__all__ = ["Progress", "SupervisedTask", "Supervisor"]
+__all__ = ["Progress", "SupervisedTask", "Supervisor", "failure_outline"]

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signalcraft.server.problems import INTERNAL_ERROR, Problem, problem_response
+from signalcraft.supervision import failure_outline
 
 log = logging.getLogger("signalcraft.api")
 INVALID_UNICODE = Problem(400, "invalid-unicode", "the JSON body contains a lone UTF-16 surrogate, which is not text")
@@ -92,9 +93,13 @@ class ApiMiddleware:
             if started:
                 raise
             await problem_response(TOO_LARGE, Request(scope))(scope, receive, send_with_headers)
-        except Exception:
-            # Logged with the path only: headers and bodies may hold keys and secrets.
-            log.exception("request %s %s failed (request id %s)", scope["method"], scope["path"], identifier)
+        except Exception as exc:
+            # The route's template, never the path (webhook tokens are path segments), and the failure's place in the
+            # code without its message: headers, bodies and what came of them may hold keys and secrets.
+            route = getattr(scope.get("route"), "path", None) or "(no route)"
+            log.error(
+                "request %s %s failed (request id %s): %s", scope["method"], route, identifier, failure_outline(exc)
+            )
             if started:
                 raise
             await problem_response(INTERNAL_ERROR, Request(scope))(scope, receive, send_with_headers)
