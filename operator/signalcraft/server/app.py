@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,6 +32,8 @@ from signalcraft.server.problems import (
 from signalcraft.server.ratelimit import RateLimiter
 from signalcraft.server.storage import Database
 from signalcraft.server.ticketing import TicketMetrics, TicketWorker
+from signalcraft.server.ui import pages as ui_pages
+from signalcraft.server.ui.web import static_root, verify_vendored
 
 API_VERSION = "1.0.0"
 
@@ -97,6 +100,9 @@ def create_app(
         app.include_router(router, dependencies=authenticated, responses=documented)
     app.include_router(events.router)
     app.include_router(webhooks.router, responses=problem_responses(503))
+    verify_vendored()
+    app.include_router(ui_pages.router)
+    app.mount("/ui/static", StaticFiles(directory=static_root()), name="ui-static")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
