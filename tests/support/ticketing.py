@@ -16,24 +16,53 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from tests.support.processes import free_port, serving_in_thread
 
 
 @dataclass
+class Fault:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    path_contains: str
+
+
+@dataclass
 class Faults:
-    queue: list[tuple[int, dict[str, str], Any]] = field(default_factory=list)
+    queue: list[Fault] = field(default_factory=list)
 
-    def next_requests(self, status: int, times: int = 1, retry_after: int | None = None, body: Any = None) -> None:
+    def next_requests(
+        self,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        body: Any = None,
+        *,
+        path_contains: str = "",
+    ) -> None:
+        """The next `times` requests (whose path contains `path_contains`) get this answer instead of the real one. A
+        `str` body is sent as an HTML page, as a proxy or a sleeping instance answers."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        self.queue += [(status, headers, body)] * times
+        self.queue += [Fault(status, headers, body, path_contains)] * times
 
-    def take(self) -> Response | None:
-        if not self.queue:
-            return None
-        status, headers, body = self.queue.pop(0)
-        return JSONResponse(body or {"errorMessages": ["injected failure"]}, status_code=status, headers=headers)
+    def take(self, request: Request) -> Response | None:
+        for index, fault in enumerate(self.queue):
+            if fault.path_contains in request.url.path:
+                del self.queue[index]
+                if isinstance(fault.body, str):
+                    return HTMLResponse(fault.body, status_code=fault.status, headers=fault.headers)
+                body = fault.body if fault.body is not None else {"errorMessages": ["injected failure"]}
+                return JSONResponse(body, status_code=fault.status, headers=fault.headers)
+        return None
+
+
+HIBERNATING = (
+    "<html><head><title>Instance Hibernating page</title></head><body><h1>Your instance is hibernating</h1>"
+    "<p>Sign in to the developer portal to wake it up.</p></body></html>"
+)
+"""What a ServiceNow developer instance answers, with 200, to every API call while it sleeps."""
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
@@ -76,7 +105,7 @@ class FakeJira:
     def _denied(self, request: Request) -> Response | None:
         if _basic(request) != (self.email, self.api_token):
             return JSONResponse({"errorMessages": ["Client must be authenticated to access this resource."]}, 401)
-        return self.faults.take()
+        return self.faults.take(request)
 
     async def create_issue(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:
@@ -177,7 +206,7 @@ class FakeServiceNow:
                 },
                 401,
             )
-        return self.faults.take()
+        return self.faults.take(request)
 
     async def table(self, request: Request) -> Response:
         if (denied := self._denied(request)) is not None:

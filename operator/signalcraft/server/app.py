@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
@@ -27,6 +27,7 @@ from signalcraft.server.problems import (
     handle_problem,
     handle_storage,
     handle_validation,
+    problem_response,
     problem_responses,
 )
 from signalcraft.server.ratelimit import RateLimiter
@@ -34,6 +35,7 @@ from signalcraft.server.storage import Database
 from signalcraft.server.ticketing import TicketMetrics, TicketWorker
 from signalcraft.server.ui import pages as ui_pages
 from signalcraft.server.ui.web import static_root, verify_vendored
+from signalcraft.supervision import Supervisor
 
 API_VERSION = "1.0.0"
 
@@ -48,22 +50,33 @@ def create_app(
     busy_timeout: float = 5.0,
     sns: SnsSettings | None = None,
     ticket_ca_bundle: str | None = None,
+    stall_seconds: float = 120.0,
+    restart_backoff: tuple[float, float] = (0.5, 30.0),
 ) -> FastAPI:
+    """`stall_seconds`: /healthz fails once a background task made no progress for this long; `restart_backoff`: the
+    first and the longest wait before a background task that died is started again."""
     db = Database(database, busy_timeout=busy_timeout)
     registry = CollectorRegistry()
     ticket_metrics = TicketMetrics(registry)
+    restarts = Counter(
+        "signalcraft_api_task_restarts", "Background tasks restarted after they died", ["task"], registry=registry
+    )
+    supervisor = Supervisor(
+        stall_after=stall_seconds,
+        first_backoff=restart_backoff[0],
+        max_backoff=restart_backoff[1],
+        on_restart=lambda name: restarts.labels(name).inc(),
+    )
+    supervisor.add("ticket-worker", TicketWorker(db, ticket_metrics, ca_bundle=ticket_ca_bundle).run)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.open()
-        worker = asyncio.create_task(
-            TicketWorker(db, ticket_metrics, ca_bundle=ticket_ca_bundle).run(), name="ticket-worker"
-        )
+        await supervisor.start()
         try:
             yield
         finally:
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+            await supervisor.stop()
             await db.close()
 
     app = FastAPI(
@@ -91,8 +104,12 @@ def create_app(
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz(request: Request) -> Response:
+        """Liveness: every background task runs and makes progress (else Kubernetes restarts the process)."""
+        problems = supervisor.problems()
+        if problems:
+            return problem_response(Problem(503, "not-alive", "; ".join(problems)), request)
+        return JSONResponse({"status": "ok"})
 
     authenticated = [Depends(require_principal)]
     documented = problem_responses(400, 401, 403, 404, 409, 412, 422, 429, 503)

@@ -48,6 +48,13 @@ db_option = click.option(
     help="Regular expression an SNS SigningCertURL host must match.",
 )
 @click.option("--sns-ca-bundle", default=None, help="CA file for SNS certificate and SubscribeURL fetches.")
+@click.option(
+    "--stall-seconds",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="/healthz fails once a background task (the ticket worker) made no progress for this long.",
+)
 @click.pass_context
 def api(  # noqa: PLR0917 - click passes every option
     ctx: click.Context,
@@ -60,6 +67,7 @@ def api(  # noqa: PLR0917 - click passes every option
     busy_timeout: float,
     sns_cert_host_pattern: str,
     sns_ca_bundle: str | None,
+    stall_seconds: float,
 ) -> None:
     """Run the SignalCraft API v1 server (the default) or one of the subcommands."""
     if ctx.invoked_subcommand is not None:
@@ -73,6 +81,7 @@ def api(  # noqa: PLR0917 - click passes every option
         events_per_second=events_rate_limit,
         busy_timeout=busy_timeout,
         sns=sns,
+        stall_seconds=stall_seconds,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

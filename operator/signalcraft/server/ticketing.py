@@ -27,6 +27,7 @@ from signalcraft.ingest.sources.registry import TICKET_SOURCE_NAMES
 from signalcraft.server.auth import now_text
 from signalcraft.server.problems import Problem
 from signalcraft.server.storage import Database, dumps
+from signalcraft.supervision import Progress, failure_outline
 
 log = logging.getLogger("signalcraft.ticketing")
 TICKET_SYSTEMS = TICKET_SOURCE_NAMES
@@ -69,15 +70,26 @@ async def integration(db: Database | aiosqlite.Connection, name: str) -> TicketI
     return TicketIntegration(name, spec["type"], spec.get(spec["type"], {}), dict(secrets.get("credentials", {})))
 
 
+COALESCED = {"create": "", "comment": "/comment"}
+"""Actions with at most one job per group and integration (the suffix of its dedupe key); resolves queue each."""
+
+
 async def enqueue(tx: aiosqlite.Connection, group_id: str, integration_name: str, action: str) -> None:
-    """A job for the worker; a second create for the same group and integration is a no-op."""
+    """A job for the worker. Creates and comments are one job per group and integration: a second create while one
+    waits is a no-op, a second comment joins the waiting one (which tells the group as it is when it runs), and either
+    asked for after its job failed for good runs again from a fresh start."""
+    suffix = COALESCED.get(action)
     await tx.execute(
-        "INSERT OR IGNORE INTO ticket_jobs (group_id, integration, action, dedupe, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO ticket_jobs (group_id, integration, action, dedupe, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (dedupe) DO UPDATE SET created_at = excluded.created_at, state = 'pending', "
+        "attempts = CASE WHEN ticket_jobs.state = 'failed' THEN 0 ELSE ticket_jobs.attempts END, "
+        "next_attempt_at = CASE WHEN ticket_jobs.state = 'failed' THEN 0 ELSE ticket_jobs.next_attempt_at END "
+        "WHERE ticket_jobs.state = 'failed' OR excluded.action = 'comment'",
         (
             group_id,
             integration_name,
             action,
-            f"{group_id}/{integration_name}" if action == "create" else None,
+            f"{group_id}/{integration_name}{suffix}" if suffix is not None else None,
             time.time(),
         ),
     )
@@ -128,7 +140,8 @@ class TicketMetrics:
 
 
 class TicketWorker:
-    """Runs due jobs one at a time; owned by the API server's lifespan."""
+    """Runs due jobs one at a time, supervised by the API server (restarted with backoff if it ever dies, /healthz
+    fails while it makes no progress). Whatever goes wrong with one job postpones that job, never the others."""
 
     def __init__(
         self, db: Database, metrics: TicketMetrics, *, ca_bundle: str | None = None, idle: float = 0.3
@@ -138,7 +151,7 @@ class TicketWorker:
         self.verify: str | bool = ca_bundle or True
         self.metrics = metrics
 
-    async def run(self) -> None:
+    async def run(self, progress: Progress) -> None:
         async with httpx.AsyncClient(timeout=15, verify=self.verify) as http:
             while True:
                 job = await self.db.fetch_one(
@@ -146,9 +159,11 @@ class TicketWorker:
                     (time.time(),),
                 )
                 if job is None:
+                    progress.beat()
                     await asyncio.sleep(self.idle)
                     continue
                 await self._run(http, job)
+                progress.beat()
 
     async def _run(self, http: httpx.AsyncClient, job: aiosqlite.Row) -> None:
         try:
@@ -176,6 +191,11 @@ class TicketWorker:
             await self._failed(job, str(exc))
         except httpx.HTTPError as exc:
             await self._retry(job, f"{type(exc).__name__}", None)
+        except Exception as exc:  # a reply or a state nobody foresaw: this job backs off, the others go on
+            log.warning(
+                "ticket %s for group %s failed unexpectedly: %s", job["action"], job["group_id"], failure_outline(exc)
+            )
+            await self._retry(job, f"unexpected {type(exc).__name__}", None)
 
     async def _alerts(self, group_id: str) -> list[aiosqlite.Row]:
         return await self.db.fetch_all(
@@ -188,7 +208,8 @@ class TicketWorker:
                 "UPDATE alert_groups SET ticket = json_set(coalesce(ticket, '{}'), ?, json(?)) WHERE id = ?",
                 (f'$."{name}"', dumps(ticket), job["group_id"]),
             )
-            await tx.execute("DELETE FROM ticket_jobs WHERE id = ?", (job["id"],))
+            # A comment asked for again while this one ran stays due (its created_at moved on) to tell the newer state.
+            await tx.execute("DELETE FROM ticket_jobs WHERE id = ? AND created_at = ?", (job["id"], job["created_at"]))
             await _record_outbound(tx, name, ok=True, error=None)
         if job["action"] == "create":
             self.metrics.created.labels(job["integration"]).inc()
@@ -234,6 +255,19 @@ async def _record_outbound(tx: aiosqlite.Connection, name: str, *, ok: bool, err
         "WHERE collection = 'integrations' AND name = ?",
         (dumps({"ok": ok, "at": now_text(), "error": error}), name),
     )
+
+
+def _json(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON object of a 2xx reply. Anything else with a 2xx (a sleeping ServiceNow instance's HTML page, a proxy's
+    login page) is the service not really answering: transient, retried later."""
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        kind = response.headers.get("content-type", "no content type").split(";")[0][:64]
+        raise TransientDeliveryError(f"{what}: {response.status_code} without a JSON object ({kind})")
+    return document
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:
@@ -284,7 +318,7 @@ class JiraClient:
             f"{self.base}/rest/api/3/search/jql", params={"jql": jql, "fields": "key"}, headers=self.headers
         )
         _raise_for(response, "Jira search")
-        issues = response.json().get("issues", [])
+        issues = _json(response, "Jira search").get("issues", [])
         return self._ticket(issues[0]) if issues else None
 
     async def create(self, group: aiosqlite.Row, alerts: list[aiosqlite.Row]) -> dict[str, Any]:
@@ -308,7 +342,7 @@ class JiraClient:
             fields[field_id] = text
         response = await self.http.post(f"{self.base}/rest/api/3/issue", json={"fields": fields}, headers=self.headers)
         _raise_for(response, "Jira create issue")
-        return self._ticket(response.json())
+        return self._ticket(_json(response, "Jira create issue"))
 
     def _ticket(self, issue: dict[str, Any]) -> dict[str, Any]:
         key = str(issue["key"])
@@ -327,7 +361,12 @@ class JiraClient:
         _raise_for(response, "Jira transitions")
         wanted = str(self.settings.get("resolve_transition", "Done")).lower()
         transition = next(
-            (t for t in response.json().get("transitions", []) if str(t.get("name", "")).lower() == wanted), None
+            (
+                t
+                for t in _json(response, "Jira transitions").get("transitions", [])
+                if str(t.get("name", "")).lower() == wanted
+            ),
+            None,
         )
         if transition is None:
             raise PermanentDeliveryError(f"Jira issue {ticket['key']} has no transition named {wanted!r}")
@@ -356,7 +395,7 @@ class ServiceNowClient:
             headers=self.headers,
         )
         _raise_for(response, "ServiceNow query")
-        found = response.json().get("result", [])
+        found = _json(response, "ServiceNow query").get("result", [])
         return self._ticket(found[0]) if found else None
 
     async def create(self, group: aiosqlite.Row, alerts: list[aiosqlite.Row]) -> dict[str, Any]:
@@ -377,7 +416,7 @@ class ServiceNowClient:
             # A hibernating developer instance answers 200 with an HTML page, not 201 with the record.
             raise TransientDeliveryError("ServiceNow answered 200 instead of 201 Created (instance asleep?)")
         _raise_for(response, "ServiceNow create incident")
-        return self._ticket(response.json()["result"])
+        return self._ticket(_json(response, "ServiceNow create incident")["result"])
 
     def _ticket(self, record: dict[str, Any]) -> dict[str, Any]:
         return {
