@@ -10,8 +10,7 @@ from tests.contract.helpers import ESCALATION, unique
 from tests.support.api_server import ApiServer
 
 from signalcraft.api import Manager, ManagerSource, SignalCraftClient, errors
-from signalcraft.api.models import AlertStatus
-from signalcraft.ingest.model import AlertEvent
+from signalcraft.api.alerts import AlertEvent, AlertStatus
 
 
 async def test_resources_round_trip(api: ApiServer) -> None:

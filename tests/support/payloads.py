@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from signalcraft.ingest.model import AlertEvent
+from signalcraft.api.alerts import AlertEvent
 from signalcraft.ingest.sources.base import InboundRequest
 from signalcraft.ingest.sources.registry import get_strategy
 

@@ -20,9 +20,9 @@ from starlette.routing import Route
 from tests.support.processes import free_port, serving_in_thread
 
 from signalcraft.api import SignalCraftClient
+from signalcraft.api.alerts import AlertEvent, AlertStatus
 from signalcraft.ingest.forwarder import Forwarder
 from signalcraft.ingest.metrics import WebhookMetrics
-from signalcraft.ingest.model import AlertEvent, AlertStatus
 from signalcraft.ingest.spool import Spool
 
 

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from tests.support.alertmanager_schema import webhook_body
 from tests.support.payloads import json_request, parse_payload, payload_request
 
+from signalcraft.api.alerts import AlertStatus
+from signalcraft.api.specs import Severity
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.model import AlertStatus, Severity
 from signalcraft.ingest.sources.alertmanager import derived_group_key
 from signalcraft.ingest.sources.base import InboundRequest
 from signalcraft.ingest.sources.registry import get_strategy

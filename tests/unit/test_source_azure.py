@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from tests.support.payloads import json_request, parse_payload
 
+from signalcraft.api.alerts import AlertStatus
+from signalcraft.api.specs import Severity
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
-from signalcraft.ingest.model import AlertStatus, Severity
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.registry import get_strategy
 

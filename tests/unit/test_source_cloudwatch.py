@@ -18,8 +18,8 @@ from tests.support.payloads import PAYLOADS, json_request, parse_payload, payloa
 from tests.support.processes import free_port
 from tests.support.sns import TOPIC, FakeSns, fake_sns
 
+from signalcraft.api.alerts import AlertStatus
 from signalcraft.ingest.errors import AuthenticationError, PayloadError, RetryLaterError
-from signalcraft.ingest.model import AlertStatus
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.cloudwatch import CloudwatchSource, SnsSettings, string_to_sign
 from signalcraft.ingest.sources.registry import get_strategy

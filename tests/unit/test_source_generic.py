@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from tests.support.payloads import json_request
 
+from signalcraft.api.alerts import AlertStatus
+from signalcraft.api.specs import Severity
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.model import AlertStatus, Severity
 from signalcraft.ingest.sources.registry import get_strategy
 
 MAPPING = {

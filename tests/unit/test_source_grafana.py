@@ -9,8 +9,9 @@ import time
 import pytest
 from tests.support.payloads import PAYLOADS, json_request, parse_payload
 
+from signalcraft.api.alerts import AlertStatus
+from signalcraft.api.specs import Severity
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
-from signalcraft.ingest.model import AlertStatus, Severity
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.registry import get_strategy
 

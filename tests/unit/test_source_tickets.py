@@ -8,8 +8,8 @@ import hmac
 import pytest
 from tests.support.payloads import PAYLOADS, json_request, parse_payload
 
+from signalcraft.api.alerts import AlertStatus
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
-from signalcraft.ingest.model import AlertStatus
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.registry import TICKET_SOURCE_NAMES, get_strategy
 

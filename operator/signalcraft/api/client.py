@@ -16,26 +16,16 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
 import httpx
 from pydantic import BaseModel
 
 from signalcraft.api import errors
-from signalcraft.api.models import (
-    Alert,
-    AlertEventsAccepted,
-    AlertGroup,
-    AlertStatus,
-    ApiKey,
-    CreatedApiKey,
-    EventAccepted,
-    IntegrationConnection,
-    Manager,
-    PutResult,
-    Resource,
-    ServiceAccount,
-)
+from signalcraft.api.accounts import ApiKey, CreatedApiKey, ServiceAccount
+from signalcraft.api.alerts import Alert, AlertEvent, AlertEventsAccepted, AlertGroup, AlertStatus, EventAccepted
+from signalcraft.api.collections import Collection, SpecT
+from signalcraft.api.envelope import IntegrationConnection, Manager, PutResult, Resource, resource_model
 
 MAX_BACKOFF = 30.0
 
@@ -133,10 +123,32 @@ class SignalCraftClient:
 
     # ------------------------------------------------------------ resources
 
-    async def get(self, collection: str, name: str) -> Resource:
-        response = await self.request("GET", f"/v1/{collection}/{name}")
-        return _resource(response)
+    # A resource's spec is typed by its collection's model when `collection` is a registered `Collection`
+    # (`ALERT_POLICIES` -> `Resource[AlertPolicySpec]`), and plain JSON when it is the collection's URL segment.
 
+    @overload
+    async def get(self, collection: Collection[SpecT], name: str) -> Resource[SpecT]: ...
+    @overload
+    async def get(self, collection: str, name: str) -> Resource: ...
+    async def get(self, collection: Collection[Any] | str, name: str) -> Resource[Any]:
+        response = await self.request("GET", f"/v1/{_segment(collection)}/{name}")
+        return _resource(collection, response.json(), response.headers.get("ETag", ""))
+
+    @overload
+    async def put(
+        self,
+        collection: Collection[SpecT],
+        name: str,
+        spec: SpecT | Mapping[str, Any],
+        *,
+        manager: Manager | None = None,
+        labels: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+        create_only: bool = False,
+        dry_run: bool = False,
+    ) -> PutResult[SpecT]: ...
+    @overload
     async def put(
         self,
         collection: str,
@@ -149,8 +161,25 @@ class SignalCraftClient:
         if_match: str | None = None,
         create_only: bool = False,
         dry_run: bool = False,
-    ) -> PutResult:
-        body: dict[str, Any] = {"spec": dict(spec)}
+    ) -> PutResult: ...
+    async def put(
+        self,
+        collection: Collection[Any] | str,
+        name: str,
+        spec: BaseModel | Mapping[str, Any],
+        *,
+        manager: Manager | None = None,
+        labels: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+        create_only: bool = False,
+        dry_run: bool = False,
+    ) -> PutResult[Any]:
+        body: dict[str, Any] = {
+            "spec": spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            if isinstance(spec, BaseModel)
+            else dict(spec)
+        }
         if labels is not None:
             body["labels"] = dict(labels)
         if manager is not None:
@@ -163,35 +192,65 @@ class SignalCraftClient:
         if create_only:
             headers["If-None-Match"] = "*"
         params = {"dry_run": "true"} if dry_run else None
-        response = await self.request("PUT", f"/v1/{collection}/{name}", json=body, headers=headers, params=params)
-        return PutResult(resource=_resource(response), created=response.status_code == 201)
+        path = f"/v1/{_segment(collection)}/{name}"
+        response = await self.request("PUT", path, json=body, headers=headers, params=params)
+        resource = _resource(collection, response.json(), response.headers.get("ETag", ""))
+        return PutResult[Any](resource=resource, created=response.status_code == 201)
 
     async def delete(
-        self, collection: str, name: str, *, manager_identity: str | None = None, if_match: str | None = None
+        self,
+        collection: Collection[Any] | str,
+        name: str,
+        *,
+        manager_identity: str | None = None,
+        if_match: str | None = None,
     ) -> None:
         params = {"manager_identity": manager_identity} if manager_identity else None
         headers = {"If-Match": if_match} if if_match else None
-        await self.request("DELETE", f"/v1/{collection}/{name}", params=params, headers=headers)
+        await self.request("DELETE", f"/v1/{_segment(collection)}/{name}", params=params, headers=headers)
 
-    async def release(self, collection: str, name: str, *, identity: str) -> Resource:
-        response = await self.request("POST", f"/v1/{collection}/{name}:release", json={"identity": identity})
-        return _resource(response)
+    @overload
+    async def release(self, collection: Collection[SpecT], name: str, *, identity: str) -> Resource[SpecT]: ...
+    @overload
+    async def release(self, collection: str, name: str, *, identity: str) -> Resource: ...
+    async def release(self, collection: Collection[Any] | str, name: str, *, identity: str) -> Resource[Any]:
+        path = f"/v1/{_segment(collection)}/{name}:release"
+        response = await self.request("POST", path, json={"identity": identity})
+        return _resource(collection, response.json(), response.headers.get("ETag", ""))
 
-    async def list(
+    @overload
+    def list(
+        self,
+        collection: Collection[SpecT],
+        *,
+        manager_identity: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Resource[SpecT]]: ...
+    @overload
+    def list(
         self,
         collection: str,
         *,
         manager_identity: str | None = None,
         label_selector: str | None = None,
         page_size: int = 100,
-    ) -> AsyncIterator[Resource]:
+    ) -> AsyncIterator[Resource]: ...
+    async def list(
+        self,
+        collection: Collection[Any] | str,
+        *,
+        manager_identity: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Resource[Any]]:
         params: dict[str, str] = {"limit": str(page_size)}
         if manager_identity:
             params["manager_identity"] = manager_identity
         if label_selector:
             params["label_selector"] = label_selector
-        async for item in self._pages(f"/v1/{collection}", params):
-            yield Resource.model_validate({**item, "etag": f'"{item.get("version")}"'})
+        async for item in self._pages(f"/v1/{_segment(collection)}", params):
+            yield _resource(collection, item, f'"{item.get("version")}"')
 
     async def integration_connection(self, name: str) -> IntegrationConnection:
         response = await self.request("GET", f"/v1/integrations/{name}/connection")
@@ -199,7 +258,7 @@ class SignalCraftClient:
 
     # ------------------------------------------------------------ alerts and events
 
-    async def post_alert_events(self, events: Sequence[BaseModel], *, idempotency_key: str) -> AlertEventsAccepted:
+    async def post_alert_events(self, events: Sequence[AlertEvent], *, idempotency_key: str) -> AlertEventsAccepted:
         """Normalized AlertEvents (the webhook's forwarder); the same key on a retry makes the batch act once."""
         body = {"events": [event.model_dump(mode="json") for event in events]}
         response = await self.request(
@@ -302,5 +361,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     return parse_retry_after(response.headers.get("Retry-After"))
 
 
-def _resource(response: httpx.Response) -> Resource:
-    return Resource.model_validate({**response.json(), "etag": response.headers.get("ETag", "")})
+def _segment(collection: Collection[Any] | str) -> str:
+    return collection.name if isinstance(collection, Collection) else collection
+
+
+def _resource(collection: Collection[Any] | str, body: Any, etag: str) -> Resource[Any]:
+    """The resource in `body`, its spec validated by the collection's model when the collection is typed."""
+    model = resource_model(collection.spec_model) if isinstance(collection, Collection) else Resource[Any]
+    return model.model_validate({**body, "etag": etag})

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from signalcraft.api.models import Severity
+from signalcraft.api.specs import Severity
 from signalcraft.controllers.common import CamelModel, LocalObjectReference, ManagedSpec, cel
 from signalcraft.controllers.escalationpolicy import EscalationPolicyKind
 from signalcraft.controllers.kind import DesiredState, ManagedKind, Reference, ResolvedReference

@@ -23,7 +23,7 @@ from pydantic import ValidationError as SpecValidationError
 
 from signalcraft.api import Manager, Resource, SignalCraftClient
 from signalcraft.api import errors as api_errors
-from signalcraft.api.models import ManagerSource
+from signalcraft.api.envelope import ManagerSource
 from signalcraft.controllers import conditions as cond
 from signalcraft.controllers.common import DeletionPolicy, DriftPolicy, ManagedSpec
 from signalcraft.controllers.conditions import ConditionType, ConditionUpdate

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
-from signalcraft.api.models import IntegrationType
+from signalcraft.api.specs import IntegrationType
 from signalcraft.controllers.common import (
     CamelModel,
     LocalObjectReference,

@@ -20,18 +20,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from signalcraft.api import SignalCraftClient
+from signalcraft.api.alerts import AlertEvent
+from signalcraft.api.limits import MAX_WEBHOOK_BYTES
 from signalcraft.ingest.config import Integration
 from signalcraft.ingest.errors import AuthenticationError, IngestError, PayloadTooLargeError, RetryLaterError
 from signalcraft.ingest.forwarder import Forwarder
 from signalcraft.ingest.metrics import WebhookMetrics
-from signalcraft.ingest.model import AlertEvent
 from signalcraft.ingest.sources.base import InboundRequest, SourceStrategy
 from signalcraft.ingest.sources.cloudwatch import CloudwatchSource, SnsSettings
 from signalcraft.ingest.sources.registry import get_strategy
 from signalcraft.ingest.spool import Spool, SpoolFullError, SpoolUnavailableError
 from signalcraft.supervision import Supervisor
 
-MAX_BODY_BYTES = 1024 * 1024
 ALERTMANAGER_PATH = "/alertmanager"
 
 
@@ -41,7 +41,7 @@ class WebhookConfig:
     cluster_name: str = ""
     extra_labels: dict[str, str] = field(default_factory=dict)
     sns: SnsSettings = field(default_factory=SnsSettings)
-    max_body_bytes: int = MAX_BODY_BYTES
+    max_body_bytes: int = MAX_WEBHOOK_BYTES
     retry_after_seconds: int = 10
     stall_after_seconds: float = 120.0
     """Liveness fails when the forwarder made no progress for this long while entries are due."""

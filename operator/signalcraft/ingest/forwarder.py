@@ -20,8 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from signalcraft.api import SignalCraftClient
 from signalcraft.api import errors as api_errors
+from signalcraft.api.alerts import AlertEvent
 from signalcraft.ingest.metrics import WebhookMetrics
-from signalcraft.ingest.model import AlertEvent
 from signalcraft.ingest.spool import Entry, Spool
 from signalcraft.supervision import Progress
 

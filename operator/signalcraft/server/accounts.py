@@ -17,13 +17,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from signalcraft.api.models import ApiKey, CreatedApiKey, ServiceAccount
+from signalcraft.api.accounts import ApiKey, ApiKeyCreate, CreatedApiKey, ServiceAccount, ServiceAccountCreate
 from signalcraft.server.auth import held_scopes, issue_key, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.resources import decode_cursor, encode_cursor
-from signalcraft.server.schemas import ApiKeyCreate, ServiceAccountCreate
 
 router = APIRouter(tags=["service-accounts"])
 

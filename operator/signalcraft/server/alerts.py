@@ -17,8 +17,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from signalcraft.api.models import Alert, AlertEventsAccepted, AlertGroup
-from signalcraft.ingest.model import AlertEvent, AlertStatus, Severity
+from signalcraft.api.alerts import Alert, AlertEvent, AlertEventBatch, AlertEventsAccepted, AlertGroup, AlertStatus
+from signalcraft.api.specs import Severity
 from signalcraft.server import routing, ticketing
 from signalcraft.server.auth import new_id, now_text
 from signalcraft.server.context import principal_for, state_of
@@ -28,12 +28,6 @@ from signalcraft.server.resources import decode_cursor, encode_cursor, filter_bi
 from signalcraft.server.storage import Database, dumps
 
 router = APIRouter(tags=["alert-groups"])
-
-
-class AlertEventBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    events: list[AlertEvent] = Field(min_length=1, max_length=1000)
 
 
 class AlertGroupPage(BaseModel):

@@ -16,15 +16,23 @@ import operator
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from signalcraft.api.models import EventAccepted
-from signalcraft.ingest.model import AlertEvent, AlertStatus, Severity
+from signalcraft.api.alerts import (
+    AlertEvent,
+    AlertStatus,
+    EventAccepted,
+    EventRefused,
+    PagerDutyEvent,
+    PagerDutyPayload,
+)
+from signalcraft.api.limits import MAX_EVENT_BYTES
+from signalcraft.api.specs import Severity
 from signalcraft.server.alerts import ingest
 from signalcraft.server.auth import new_id
 from signalcraft.server.context import state_of
@@ -32,55 +40,7 @@ from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import MEDIA_TYPE, Problem, pointer, problem_response
 from signalcraft.server.storage import Database
 
-MAX_EVENT_BYTES = 512 * 1024
-"""Alertmanager's PagerDuty notifier keeps events under 512 000 bytes; PagerDuty refuses larger ones."""
-
 router = APIRouter(tags=["events"])
-
-
-class PagerDutyPayload(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    summary: str = Field(min_length=1, max_length=1024)
-    source: str = Field(min_length=1, max_length=255)
-    severity: Severity
-    timestamp: datetime | None = None
-    component: str | None = Field(default=None, max_length=255)
-    group: str | None = Field(default=None, max_length=255)
-    class_: str | None = Field(default=None, alias="class", max_length=255)
-    custom_details: dict[str, Any] | str | None = None
-
-
-class PagerDutyLink(BaseModel):
-    href: str = Field(max_length=2048)
-    text: str = Field(default="", max_length=1024)
-
-
-class PagerDutyImage(BaseModel):
-    src: str = Field(max_length=2048)
-    href: str = Field(default="", max_length=2048)
-    alt: str = Field(default="", max_length=1024)
-
-
-class PagerDutyEvent(BaseModel):
-    """A PagerDuty Events v2 event; unknown members are ignored, as PagerDuty does."""
-
-    routing_key: str = Field(min_length=1, max_length=128)
-    event_action: Literal["trigger", "acknowledge", "resolve"]
-    dedup_key: str | None = Field(default=None, min_length=1, max_length=255)
-    payload: PagerDutyPayload | None = None
-    images: list[PagerDutyImage] = Field(default_factory=list, max_length=50)
-    links: list[PagerDutyLink] = Field(default_factory=list, max_length=50)
-    client: str | None = Field(default=None, max_length=255)
-    client_url: str | None = Field(default=None, max_length=2048)
-
-
-class EventRefused(BaseModel):
-    """PagerDuty's error body, on `/v2/enqueue` only."""
-
-    status: str
-    message: str
-    errors: list[str]
 
 
 class EventProblem(Exception):

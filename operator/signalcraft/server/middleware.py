@@ -16,12 +16,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from signalcraft.api.limits import MAX_REQUEST_BYTES
 from signalcraft.server.problems import INTERNAL_ERROR, Problem, problem_response
 from signalcraft.supervision import failure_outline
 
 log = logging.getLogger("signalcraft.api")
 INVALID_UNICODE = Problem(400, "invalid-unicode", "the JSON body contains a lone UTF-16 surrogate, which is not text")
-MAX_REQUEST_BYTES = 2 * 1024 * 1024
 """No request body is larger; the webhook (1 MiB) and Events API (512 KB) routes enforce their own, smaller limits."""
 TOO_LARGE = Problem(413, "payload-too-large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
 

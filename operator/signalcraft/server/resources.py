@@ -15,7 +15,6 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -25,69 +24,20 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
 
+from signalcraft.api.collections import COLLECTIONS, Collection
+from signalcraft.api.envelope import (
+    IntegrationConnection,
+    IntegrationWrite,
+    ReleaseRequest,
+    ResourceWrite,
+    resource_model,
+)
+from signalcraft.api.specs import LABEL_KEY_PATTERN, NAME_PATTERN
 from signalcraft.server.auth import Principal, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
-from signalcraft.server.schemas import (
-    LABEL_KEY_PATTERN,
-    NAME_PATTERN,
-    AlertPolicySpec,
-    ConnectionOut,
-    EscalationPolicySpec,
-    IntegrationSpec,
-    IntegrationWrite,
-    ReleaseRequest,
-    ResourceOut,
-    ResourceWrite,
-    RoutingRuleSpec,
-    ScheduleSpec,
-    Strict,
-    TeamSpec,
-)
 from signalcraft.server.storage import Database, dumps
-
-
-@dataclass(frozen=True)
-class Collection:
-    name: str
-    """URL segment, e.g. `escalation-policies`."""
-    kind: str
-    """Singular name used in the OpenAPI document, e.g. `EscalationPolicy`."""
-    id_prefix: str
-    spec_model: type[Strict]
-    write_model: type[ResourceWrite] = ResourceWrite
-    references: tuple[tuple[str, str], ...] = ()
-    """(dotted path of a reference object inside `spec`, the collection it points into)."""
-
-    @property
-    def scope(self) -> str:
-        return self.name.replace("-", "_")
-
-
-COLLECTIONS = {
-    collection.name: collection
-    for collection in (
-        Collection("teams", "Team", "team", TeamSpec),
-        Collection("schedules", "Schedule", "sch", ScheduleSpec),
-        Collection("escalation-policies", "EscalationPolicy", "esc", EscalationPolicySpec),
-        Collection(
-            "alert-policies",
-            "AlertPolicy",
-            "pol",
-            AlertPolicySpec,
-            references=(("escalation_policy", "escalation-policies"),),
-        ),
-        Collection(
-            "routing-rules",
-            "RoutingRule",
-            "rr",
-            RoutingRuleSpec,
-            references=(("actions.alert_policy", "alert-policies"),),
-        ),
-        Collection("integrations", "Integration", "int", IntegrationSpec, write_model=IntegrationWrite),
-    )
-}
 
 router = APIRouter()
 NewName = Annotated[
@@ -490,11 +440,11 @@ async def list_resources(
 
 @router.get(
     "/v1/integrations/{name}/connection",
-    response_model=ConnectionOut,
+    response_model=IntegrationConnection,
     tags=["integrations"],
     summary="The integration's webhook URL and integration key (secrets: scope integrations:read_secrets)",
 )
-async def integration_connection(request: Request, name: str) -> ConnectionOut:
+async def integration_connection(request: Request, name: str) -> IntegrationConnection:
     principal_for(request).require("integrations", "read_secrets")
     row = await fetch(state_of(request).db, "integrations", name)
     if row is None:
@@ -502,7 +452,7 @@ async def integration_connection(request: Request, name: str) -> ConnectionOut:
     stored = json.loads(row["secrets"])
     source = json.loads(row["spec"])["type"]
     base = state_of(request).public_url or str(request.base_url).rstrip("/")
-    return ConnectionOut(
+    return IntegrationConnection(
         webhook_url=f"{base}/api/v1/webhooks/{source}/{stored['webhook_token']}",
         webhook_token=stored["webhook_token"],
         integration_key=stored["integration_key"],
@@ -532,7 +482,7 @@ def _register(collection: Collection) -> None:
         spec=(collection.spec_model, ...),
     )
     out_model = create_model(
-        collection.kind, __base__=ResourceOut, __doc__=f"A {collection.kind}.", spec=(collection.spec_model, ...)
+        collection.kind, __base__=resource_model(collection.spec_model), __doc__=f"A {collection.kind}."
     )
     page_model = create_model(
         f"{collection.kind}Page",

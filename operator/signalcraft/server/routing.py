@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from signalcraft.api import patterns
-from signalcraft.ingest.model import AlertEvent
+from signalcraft.api.alerts import AlertEvent
 from signalcraft.server.storage import Database
 
 

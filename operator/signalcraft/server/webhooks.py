@@ -16,8 +16,9 @@ import logging
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus
+from signalcraft.api.limits import MAX_WEBHOOK_BYTES
 from signalcraft.ingest.errors import IngestError
-from signalcraft.ingest.model import AlertEvent, AlertStatus
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, SourceStrategy
 from signalcraft.ingest.sources.cloudwatch import CloudwatchSource
 from signalcraft.ingest.sources.registry import SOURCE_NAMES, get_strategy
@@ -26,7 +27,6 @@ from signalcraft.server.alerts import ingest, set_group_status
 from signalcraft.server.context import state_of
 from signalcraft.server.problems import Problem, problem_responses
 
-MAX_WEBHOOK_BYTES = 1024 * 1024
 log = logging.getLogger("signalcraft.webhooks")
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 413))
 

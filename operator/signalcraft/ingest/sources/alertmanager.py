@@ -6,8 +6,8 @@ import json
 from typing import Any
 from urllib.parse import urljoin
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.model import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.common import (
     check_shared_secret,

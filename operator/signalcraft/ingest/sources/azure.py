@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
+from signalcraft.api.specs import Severity
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.model import AlertEvent, AlertStatus, Link, Severity
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.common import (
     as_list,

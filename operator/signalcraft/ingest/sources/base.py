@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from signalcraft.ingest.model import AlertEvent
+from signalcraft.api.alerts import AlertEvent
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus
 from signalcraft.ingest.errors import AuthenticationError, PayloadError, RetryLaterError
-from signalcraft.ingest.model import AlertEvent, AlertStatus
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.common import (
     as_list,

@@ -12,8 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from signalcraft.api.alerts import AlertEvent
+from signalcraft.api.limits import MAX_RAW_BYTES
+from signalcraft.api.specs import Severity
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
-from signalcraft.ingest.model import MAX_RAW_BYTES, AlertEvent, Severity
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 
 SEVERITY_WORDS: dict[str, Severity] = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.model import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.common import (
     as_object,

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.model import AlertEvent, AlertStatus
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.common import check_shared_secret, clip, event, json_object, raw_for_audit, severity_of
 

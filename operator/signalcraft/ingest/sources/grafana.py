@@ -8,8 +8,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus, Image, Link
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
-from signalcraft.ingest.model import AlertEvent, AlertStatus, Image, Link
 from signalcraft.ingest.sources.alertmanager import alert_events
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.common import (

@@ -13,8 +13,8 @@ import hashlib
 import hmac
 from typing import Any
 
+from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
-from signalcraft.ingest.model import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.common import (
     as_object,

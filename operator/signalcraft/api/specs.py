@@ -1,15 +1,39 @@
-"""Request and response models of API v1 (snake_case JSON). Unknown fields are refused (422 with a JSON pointer)."""
+"""The `spec` models of every configurable collection, declared once.
+
+The API server validates request bodies with these models, the client returns resources typed by them, and the
+operator's CRD models are derived from them. JSON field names are the API's snake_case; unknown fields are refused.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from signalcraft.api.models import IntegrationType, Severity
 from signalcraft.api.patterns import compile_pattern
+
+
+class Severity(StrEnum):
+    """PagerDuty Events v2 severities, the one severity scale SignalCraft uses everywhere."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class IntegrationType(StrEnum):
+    ALERTMANAGER = "alertmanager"
+    GRAFANA = "grafana"
+    AWS_CLOUDWATCH = "aws-cloudwatch"
+    AZURE_MONITOR = "azure-monitor"
+    GCP_MONITORING = "gcp-monitoring"
+    GENERIC_WEBHOOK = "generic-webhook"
+    JIRA = "jira"
+    SERVICENOW = "servicenow"
+    EVENTS_API = "events-api"
+
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 Name = Annotated[str, Field(min_length=1, max_length=253, pattern=NAME_PATTERN)]
@@ -228,6 +252,28 @@ class EventsApiSettings(Strict):
     pass
 
 
+INTEGRATION_SETTINGS: dict[IntegrationType, type[Strict]] = {
+    IntegrationType.ALERTMANAGER: AlertmanagerSettings,
+    IntegrationType.GRAFANA: GrafanaSettings,
+    IntegrationType.AWS_CLOUDWATCH: AwsCloudwatchSettings,
+    IntegrationType.AZURE_MONITOR: AzureMonitorSettings,
+    IntegrationType.GCP_MONITORING: GcpMonitoringSettings,
+    IntegrationType.GENERIC_WEBHOOK: GenericWebhookSettings,
+    IntegrationType.JIRA: JiraSettings,
+    IntegrationType.SERVICENOW: ServiceNowSettings,
+    IntegrationType.EVENTS_API: EventsApiSettings,
+}
+"""Each integration type's settings model; the settings live in `spec` under `settings_key(type)`."""
+
+SETTINGS_REQUIRED = frozenset({IntegrationType.JIRA, IntegrationType.SERVICENOW})
+"""Types that cannot work without their settings (where to open tickets)."""
+
+
+def settings_key(integration_type: IntegrationType) -> str:
+    """The spec key of a type's settings: `aws-cloudwatch` -> `aws_cloudwatch`."""
+    return integration_type.value.replace("-", "_")
+
+
 class IntegrationSpec(Strict):
     type: IntegrationType
     alertmanager: AlertmanagerSettings | None = None
@@ -242,115 +288,14 @@ class IntegrationSpec(Strict):
 
     @model_validator(mode="after")
     def settings_match_type(self) -> IntegrationSpec:
-        own = self.type.value.replace("-", "_")
         for kind in IntegrationType:
-            key = kind.value.replace("-", "_")
-            if key != own and getattr(self, key) is not None:
-                raise ValueError(f"{key} settings are only allowed when type is {kind.value}")
-        if self.type in (IntegrationType.JIRA, IntegrationType.SERVICENOW) and getattr(self, own) is None:
-            raise ValueError(f"type {self.type.value} needs {own} settings")
+            if kind != self.type and getattr(self, settings_key(kind)) is not None:
+                raise ValueError(f"{settings_key(kind)} settings are only allowed when type is {kind.value}")
+        if self.type in SETTINGS_REQUIRED and self.settings() is None:
+            raise ValueError(f"type {self.type.value} needs {settings_key(self.type)} settings")
         return self
 
-
-SPEC_MODELS: dict[str, type[Strict]] = {
-    "teams": TeamSpec,
-    "schedules": ScheduleSpec,
-    "escalation-policies": EscalationPolicySpec,
-    "alert-policies": AlertPolicySpec,
-    "routing-rules": RoutingRuleSpec,
-    "integrations": IntegrationSpec,
-}
-"""Configurable collections and the model their `spec` must satisfy."""
-
-
-# ---------------------------------------------------------------- envelopes
-
-
-class ManagerSourceIn(Strict):
-    checksum: Annotated[str, Field(max_length=128)] = ""
-    generation: int = Field(default=0, ge=0)
-
-
-class ManagerIn(Strict):
-    kind: Literal["kubernetes", "terraform", "api", "ui"] = "kubernetes"
-    identity: Annotated[str, Field(min_length=1, max_length=512)]
-    uid: Annotated[str, Field(max_length=128)] = ""
-    allows_edits: bool = False
-    source: ManagerSourceIn | None = None
-
-
-class ResourceWrite(Strict):
-    """Body of `PUT /v1/<collection>/<name>`; each collection narrows `spec` to its own model."""
-
-    spec: Strict
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=64)
-    display_name: Annotated[str, Field(max_length=100)] | None = None
-    description: ShortText | None = None
-    manager: ManagerIn | None = None
-
-
-class IntegrationWrite(ResourceWrite):
-    credentials: (
-        dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[str, Field(max_length=8192)]] | None
-    ) = Field(default=None, max_length=10, description="Write-only secrets (HMAC secret, passwords, API tokens).")
-
-
-class ResourceOut(BaseModel):
-    """The representation of a configurable resource (each collection narrows `spec`); `status` is server-owned."""
-
-    name: str
-    id: str
-    display_name: str | None = None
-    description: str | None = None
-    labels: dict[str, str]
-    manager: ManagerIn | None
-    spec: dict[str, Any]
-    status: dict[str, Any]
-    version: int
-    created_at: str
-    updated_at: str
-
-
-class ReleaseRequest(Strict):
-    identity: Annotated[str, Field(min_length=1, max_length=512)]
-
-
-class ServiceAccountCreate(Strict):
-    name: Name
-    description: ShortText = ""
-
-
-SCOPED_RESOURCES = (
-    "service_accounts",
-    "teams",
-    "schedules",
-    "escalation_policies",
-    "alert_policies",
-    "routing_rules",
-    "integrations",
-    "alert_groups",
-    "events",
-)
-SCOPE_PATTERN = rf"^(\*|({'|'.join(SCOPED_RESOURCES)}):(read|write|manage|read_secrets|manage_force))$"
-
-
-class ApiKeyCreate(Strict):
-    name: Annotated[str, Field(max_length=100)] = ""
-    scopes: list[Annotated[str, Field(pattern=SCOPE_PATTERN)]] = Field(min_length=1, max_length=50)
-    expires_at: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")] | None = None
-
-    @field_validator("expires_at")
-    @classmethod
-    def real_moment(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")  # the pattern fixes the zone: 'Z'
-            except ValueError:
-                raise ValueError("not a real date and time") from None
-        return value
-
-
-class ConnectionOut(BaseModel):
-    webhook_url: str
-    webhook_token: str
-    integration_key: str
+    def settings(self) -> Strict | None:
+        """The settings of this integration's own type, if given."""
+        value = getattr(self, settings_key(self.type))
+        return value if isinstance(value, Strict) else None
