@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from signalcraft.api.models import IntegrationType
+from signalcraft.api.specs import IntegrationType
 
 
 class Category(StrEnum):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from signalcraft.api.models import IntegrationType
+from signalcraft.api.specs import IntegrationType
 
 SEVERITIES = (("", "From the payload"), ("critical", "critical"), ("error", "error"), ("warning", "warning"))
 
