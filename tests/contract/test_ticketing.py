@@ -224,3 +224,46 @@ def test_jira_custom_fields_and_ticket_metrics(admin: httpx.Client, api: ApiServ
     assert f'signalcraft_api_tickets_created_total{{integration="{name}"}} 1.0' in metrics
     bad = {"type": "jira", "jira": {"base_url": jira.url, "project_key": "OPS", "custom_fields": {"summary": "x"}}}
     problem(admin.put(f"/v1/integrations/{unique('jira')}", json={"spec": bad}), 422, "validation-failed")
+
+
+def test_moving_a_ticket_system_needs_its_credentials_again(admin: httpx.Client, jira: FakeJira) -> None:
+    """Stored secrets go only to the host they were given for: a new base_url or instance_url without credentials is
+    refused, and nothing is sent to the new host."""
+    with serving(FakeJira(email="other@example.com", api_token="other-token")) as elsewhere:
+        name, _ = jira_integration(admin, jira, auto_create_severity=None, project_key="MOVE")
+        stored = admin.get(f"/v1/integrations/{name}").json()
+        moved = {**stored["spec"], "jira": {**stored["spec"]["jira"], "base_url": elsewhere.url}}
+        body = problem(admin.put(f"/v1/integrations/{name}", json={"spec": moved}), 422, "credentials-required")
+        assert body["errors"][0]["pointer"] == "/credentials"
+        assert "base_url" in body["detail"]
+        problem(
+            admin.put(f"/v1/integrations/{name}", json={"spec": moved}, params={"dry_run": "true"}),
+            422,
+            "credentials-required",
+        )
+        assert admin.get(f"/v1/integrations/{name}").json()["version"] == stored["version"], "nothing changed"
+        # another setting alone keeps the stored credentials
+        renamed = {**stored["spec"], "jira": {**stored["spec"]["jira"], "project_key": "SRE"}}
+        assert admin.put(f"/v1/integrations/{name}", json={"spec": renamed}).status_code == 200
+        # moving with the new host's credentials is fine, and they are what goes there
+        credentials = {"email": elsewhere.email, "api_token": elsewhere.api_token}
+        assert (
+            admin.put(f"/v1/integrations/{name}", json={"spec": moved, "credentials": credentials}).status_code == 200
+        )
+        group = fire(admin, unique("am"), "g", "moved", severity="info")
+        admin.post(f"/v1/alert-groups/{group}:create-ticket", json={"integration": name}).raise_for_status()
+        wait_until(lambda: ticket_of(admin, group, name).get("key"), timeout=30, what="the ticket on the new host")
+        assert [fields for fields in elsewhere.created if f"signalcraft-{group}" in fields["labels"]]
+        assert not [fields for fields in jira.created if fields["project"] == {"key": "MOVE"}], "the old host saw none"
+
+
+def test_moving_a_servicenow_instance_needs_its_credentials_again(admin: httpx.Client) -> None:
+    name = unique("snow")
+    spec = {"type": "servicenow", "servicenow": {"instance_url": "https://acme.service-now.com"}}
+    credentials = {"username": "bot", "password": "sn-secret"}
+    admin.put(f"/v1/integrations/{name}", json={"spec": spec, "credentials": credentials}).raise_for_status()
+    moved = {"type": "servicenow", "servicenow": {"instance_url": "https://evil.example.com"}}
+    body = problem(admin.put(f"/v1/integrations/{name}", json={"spec": moved}), 422, "credentials-required")
+    assert "instance_url" in body["detail"]
+    same = {"type": "servicenow", "servicenow": {"instance_url": "https://acme.service-now.com/"}}
+    assert admin.put(f"/v1/integrations/{name}", json={"spec": same}).status_code == 200, "a trailing / is no move"

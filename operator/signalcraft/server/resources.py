@@ -33,6 +33,7 @@ from signalcraft.api.envelope import (
     resource_model,
 )
 from signalcraft.api.specs import LABEL_KEY_PATTERN, NAME_PATTERN
+from signalcraft.server import ticketing
 from signalcraft.server.auth import Principal, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
@@ -279,6 +280,8 @@ async def put_resource(
             )
         await _check_references(tx, collection, spec)
         stored_secrets = json.loads(existing["secrets"]) if existing is not None else {}
+        if collection.name == "integrations" and credentials is None:
+            ticketing.require_credentials_for_a_move(previous_spec, spec, stored_secrets)
         status = json.loads(existing["status"]) if existing is not None else {}
         new_secrets = dict(stored_secrets)
         if collection.name == "integrations":

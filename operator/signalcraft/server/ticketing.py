@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,35 @@ class TransientDeliveryError(Exception):
 
 class PermanentDeliveryError(Exception):
     pass
+
+
+CREDENTIALS_GO_TO = {"jira": ("base_url", "auth"), "servicenow": ("instance_url", "auth")}
+"""The settings that decide where, and how, a ticket system's stored credentials are sent."""
+
+
+def _destination(value: object) -> object:
+    return value.rstrip("/") if isinstance(value, str) else value
+
+
+def require_credentials_for_a_move(
+    previous: Mapping[str, Any], spec: Mapping[str, Any], stored: Mapping[str, Any]
+) -> None:
+    """Refuse (422 credentials-required) a write that would send the stored credentials somewhere else, or another way,
+    than they were given for: a new base_url / instance_url (or auth mode) comes with its credentials."""
+    kind = str(spec.get("type"))
+    if not stored.get("credentials") or kind not in CREDENTIALS_GO_TO:
+        return
+    before, after = previous.get(kind) or {}, spec.get(kind) or {}
+    moved = [key for key in CREDENTIALS_GO_TO[kind] if _destination(before.get(key)) != _destination(after.get(key))]
+    if moved:
+        changed = " and ".join(f"{kind}.{key}" for key in moved)
+        raise Problem(
+            422,
+            "credentials-required",
+            f"{changed} changed: send the credentials for the new destination with it (stored credentials are only "
+            "ever sent where they were given for)",
+            errors=[{"pointer": "/credentials", "detail": f"required when {changed} changes"}],
+        )
 
 
 @dataclass(frozen=True)
