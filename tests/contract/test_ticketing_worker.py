@@ -5,6 +5,7 @@ is dead. Each test has a server and stand-ins of its own, so one test's faults n
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -152,3 +153,35 @@ def test_healthz_fails_while_the_ticket_worker_is_dead(tmp_path: Path) -> None:
         assert 'signalcraft_api_task_restarts_total{task="ticket-worker"}' in restarts
         group = setup.fire("g", "after-recovery")
         wait_until(lambda: setup.ticket(group).get("key"), timeout=30, what="tickets again after recovery")
+
+
+def test_a_refusal_is_kept_short_and_without_what_was_sent(tmp_path: Path) -> None:
+    """A vendor (or a proxy before it) may echo the request in its error body, Authorization header included: what
+    the server keeps in last_error, in the integration's status and in its log is short and names no secret."""
+    with jira_setup(tmp_path) as (setup, jira):
+        basic = base64.b64encode(f"{jira.email}:{jira.api_token}".encode()).decode()
+        echo = {
+            "errorMessages": [f"Bad request. Headers: Authorization: Basic {basic}; Token {jira.api_token}"],
+            "errors": {"summary": "x" * 5000},
+            "request": {"headers": {"Authorization": f"Basic {basic}", "Accept": "application/json"}},
+        }
+        jira.faults.next_requests(400, body=echo, path_contains="/rest/api/3/issue")
+        group = setup.fire("g", "disk-full")
+        wait_until(lambda: setup.jobs(group) == [("create", "failed")], timeout=30, what="the create to fail")
+        with sqlite3.connect(setup.api.db_path) as db:
+            (job_error,) = db.execute("SELECT last_error FROM ticket_jobs WHERE group_id = ?", (group,)).fetchone()
+        status = setup.admin.get(f"/v1/integrations/{setup.integration}").json()["status"]
+        kept = {
+            "the group's ticket": setup.ticket(group)["last_error"],
+            "the job": job_error,
+            "the integration's status": status["last_outbound"]["error"],
+        }
+        assert setup.api.program is not None
+        log = setup.api.program.log()
+    for where, text in kept.items():
+        assert "400" in text, (where, text)
+        assert len(text) <= 300, (where, len(text))
+        for secret in (basic, jira.api_token):
+            assert secret not in text, (where, text)
+    assert basic not in log
+    assert jira.api_token not in log

@@ -15,8 +15,9 @@ import base64
 import json
 import logging
 import random
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,8 @@ log = logging.getLogger("signalcraft.ticketing")
 TICKET_SYSTEMS = TICKET_SOURCE_NAMES
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = 300.0
+MAX_ERROR_CHARS = 300
+"""The longest failure text kept (job, alert group, the integration's status): a reason, never a reply."""
 JIRA_PRIORITY = {"critical": "Highest", "error": "High", "warning": "Medium", "info": "Low"}
 SERVICENOW_URGENCY = {"critical": "1", "error": "1", "warning": "2", "info": "3"}
 
@@ -254,7 +257,7 @@ class TicketWorker:
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE ticket_jobs SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                (attempts, time.time() + delay, error[:500], job["id"]),
+                (attempts, time.time() + delay, error[:MAX_ERROR_CHARS], job["id"]),
             )
             await _mark_group(tx, job, error)
             await _record_outbound(tx, job["integration"], ok=False, error=error)
@@ -264,7 +267,8 @@ class TicketWorker:
         log.warning("ticket %s for group %s failed: %s", job["action"], job["group_id"], error)
         async with self.db.transaction() as tx:
             await tx.execute(
-                "UPDATE ticket_jobs SET state = 'failed', last_error = ? WHERE id = ?", (error[:500], job["id"])
+                "UPDATE ticket_jobs SET state = 'failed', last_error = ? WHERE id = ?",
+                (error[:MAX_ERROR_CHARS], job["id"]),
             )
             await _mark_group(tx, job, error)
             await _record_outbound(tx, job["integration"], ok=False, error=error)
@@ -274,7 +278,7 @@ async def _mark_group(tx: aiosqlite.Connection, job: aiosqlite.Row, error: str) 
     await tx.execute(
         "UPDATE alert_groups SET ticket = json_set(coalesce(ticket, '{}'), ?, "
         "json_set(coalesce(json_extract(ticket, ?), '{}'), '$.last_error', ?)) WHERE id = ?",
-        (f'$."{job["integration"]}"', f'$."{job["integration"]}"', error[:500], job["group_id"]),
+        (f'$."{job["integration"]}"', f'$."{job["integration"]}"', error[:MAX_ERROR_CHARS], job["group_id"]),
     )
 
 
@@ -283,7 +287,7 @@ async def _record_outbound(tx: aiosqlite.Connection, name: str, *, ok: bool, err
     await tx.execute(
         "UPDATE resources SET status = json_set(status, '$.last_outbound', json(?)) "
         "WHERE collection = 'integrations' AND name = ?",
-        (dumps({"ok": ok, "at": now_text(), "error": error}), name),
+        (dumps({"ok": ok, "at": now_text(), "error": error[:MAX_ERROR_CHARS] if error else None}), name),
     )
 
 
@@ -300,14 +304,52 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     return document
 
 
-def _raise_for(response: httpx.Response, what: str) -> None:
+def _raise_for(response: httpx.Response, what: str, secrets: Sequence[str] = ()) -> None:
     if response.status_code == 429 or response.status_code >= 500:
         retry = response.headers.get("Retry-After")
         raise TransientDeliveryError(
             f"{what}: {response.status_code}", float(retry) if retry and retry.isdigit() else None
         )
     if response.status_code >= 400:
-        raise PermanentDeliveryError(f"{what}: {response.status_code} {response.text[:300]}")
+        reason = _vendor_reason(response, secrets)
+        raise PermanentDeliveryError(f"{what}: {response.status_code}" + (f" {reason}" if reason else ""))
+
+
+_CREDENTIAL_LIKE = re.compile(r"(?i)\b(basic|bearer|token)\s+[A-Za-z0-9+/=._~-]{8,}")
+
+
+def _vendor_reason(response: httpx.Response, secrets: Sequence[str]) -> str:
+    """What the vendor says went wrong, from the fields its error body documents (Jira: `errorMessages`, `errors`;
+    ServiceNow: `error.message`, `error.detail`), on one short line. Never the raw body and never a header: a proxy
+    or a vendor may echo the request, Authorization included, so anything credential-like is blanked as well."""
+    try:
+        document = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(document, dict):
+        return ""
+    parts: list[str] = []
+    messages = document.get("errorMessages")
+    if isinstance(messages, list):
+        parts += [str(message) for message in messages]
+    errors = document.get("errors")
+    if isinstance(errors, dict):
+        parts += [f"{field}: {message}" for field, message in errors.items()]
+    error = document.get("error")
+    if isinstance(error, dict):
+        parts += [str(error[key]) for key in ("message", "detail") if error.get(key)]
+    text = " ".join(" ".join(parts).split())
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return _CREDENTIAL_LIKE.sub(lambda match: f"{match.group(1)} [redacted]", text)[:200]
+
+
+def _secrets_of(credentials: Mapping[str, str], headers: Mapping[str, str]) -> list[str]:
+    """What must never be kept or logged from a reply: every credential and the Authorization value built of them."""
+    authorization = headers.get("Authorization", "")
+    return [
+        value for value in (*credentials.values(), authorization, authorization.partition(" ")[2]) if len(value) >= 4
+    ]
 
 
 def auth_headers(credentials: dict[str, str], user_key: str, secret_key: str) -> dict[str, str]:
@@ -337,6 +379,7 @@ class JiraClient:
         self.base = str(target.settings["base_url"]).rstrip("/")
         self.settings = target.settings
         self.headers = auth_headers(target.credentials, "email", "api_token")
+        self.secrets = _secrets_of(target.credentials, self.headers)
 
     @staticmethod
     def label(group: aiosqlite.Row) -> str:
@@ -347,7 +390,7 @@ class JiraClient:
         response = await self.http.get(
             f"{self.base}/rest/api/3/search/jql", params={"jql": jql, "fields": "key"}, headers=self.headers
         )
-        _raise_for(response, "Jira search")
+        _raise_for(response, "Jira search", self.secrets)
         issues = _json(response, "Jira search").get("issues", [])
         return self._ticket(issues[0]) if issues else None
 
@@ -371,7 +414,7 @@ class JiraClient:
                 text = text.replace(f"{{{key}}}", value)
             fields[field_id] = text
         response = await self.http.post(f"{self.base}/rest/api/3/issue", json={"fields": fields}, headers=self.headers)
-        _raise_for(response, "Jira create issue")
+        _raise_for(response, "Jira create issue", self.secrets)
         return self._ticket(_json(response, "Jira create issue"))
 
     def _ticket(self, issue: dict[str, Any]) -> dict[str, Any]:
@@ -383,12 +426,12 @@ class JiraClient:
         response = await self.http.post(
             f"{self.base}/rest/api/3/issue/{ticket['key']}/comment", json=body, headers=self.headers
         )
-        _raise_for(response, "Jira comment")
+        _raise_for(response, "Jira comment", self.secrets)
 
     async def resolve(self, ticket: dict[str, Any], group: aiosqlite.Row) -> None:
         url = f"{self.base}/rest/api/3/issue/{ticket['key']}/transitions"
         response = await self.http.get(url, headers=self.headers)
-        _raise_for(response, "Jira transitions")
+        _raise_for(response, "Jira transitions", self.secrets)
         wanted = str(self.settings.get("resolve_transition", "Done")).lower()
         transition = next(
             (
@@ -404,7 +447,7 @@ class JiraClient:
             "transition": {"id": transition["id"]},
             "update": {"comment": [{"add": {"body": _adf("Resolved in SignalCraft.")}}]},
         }
-        _raise_for(await self.http.post(url, json=body, headers=self.headers), "Jira transition")
+        _raise_for(await self.http.post(url, json=body, headers=self.headers), "Jira transition", self.secrets)
 
 
 class ServiceNowClient:
@@ -413,6 +456,7 @@ class ServiceNowClient:
         self.base = str(target.settings["instance_url"]).rstrip("/")
         self.settings = target.settings
         self.headers = auth_headers(target.credentials, "username", "password")
+        self.secrets = _secrets_of(target.credentials, self.headers)
 
     async def find(self, group: aiosqlite.Row) -> dict[str, Any] | None:
         response = await self.http.get(
@@ -424,7 +468,7 @@ class ServiceNowClient:
             },
             headers=self.headers,
         )
-        _raise_for(response, "ServiceNow query")
+        _raise_for(response, "ServiceNow query", self.secrets)
         found = _json(response, "ServiceNow query").get("result", [])
         return self._ticket(found[0]) if found else None
 
@@ -445,7 +489,7 @@ class ServiceNowClient:
         if response.status_code == 200:
             # A hibernating developer instance answers 200 with an HTML page, not 201 with the record.
             raise TransientDeliveryError("ServiceNow answered 200 instead of 201 Created (instance asleep?)")
-        _raise_for(response, "ServiceNow create incident")
+        _raise_for(response, "ServiceNow create incident", self.secrets)
         return self._ticket(_json(response, "ServiceNow create incident")["result"])
 
     def _ticket(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -463,7 +507,7 @@ class ServiceNowClient:
         response = await self.http.patch(
             f"{self.base}/api/now/table/incident/{ticket['id']}", json=note, headers=self.headers
         )
-        _raise_for(response, "ServiceNow work note")
+        _raise_for(response, "ServiceNow work note", self.secrets)
 
     async def resolve(self, ticket: dict[str, Any], group: aiosqlite.Row) -> None:
         body = {
@@ -474,4 +518,4 @@ class ServiceNowClient:
         response = await self.http.patch(
             f"{self.base}/api/now/table/incident/{ticket['id']}", json=body, headers=self.headers
         )
-        _raise_for(response, "ServiceNow resolve")
+        _raise_for(response, "ServiceNow resolve", self.secrets)
