@@ -66,6 +66,7 @@ class FakeSns:
     directory: Path
     port: int = 0
     confirmations: list[str] = field(default_factory=list)
+    certificate_fetches: int = 0
 
     def __post_init__(self) -> None:
         self.ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -113,6 +114,7 @@ def fake_sns(directory: Path) -> Iterator[FakeSns]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.endswith(".pem"):
+                sns.certificate_fetches += 1
                 payload = _pem(sns.signing)
             else:
                 sns.confirmations.append(self.path)

@@ -50,9 +50,31 @@ def test_mistakes_are_named(tmp_path: Path) -> None:
         ],
         "not both": [{"name": "a", "token_env": "HOME", "token_file": "/x"}],
         "Extra inputs": [{"name": "a", "token_env": "HOME", "tokenFile": "/x"}],
-        "cannot read the secret file": [{"name": "a", "token_file": str(tmp_path / "missing")}],
+        "no sender credential for alertmanager": [{"name": "a"}],
+        "no sender credential for generic-webhook": [
+            {"name": "a", "sources": ["grafana", "generic-webhook"], "hmac_secret_env": "HOME"}
+        ],
+        "no sender credential for aws-cloudwatch": [
+            {"name": "a", "sources": ["aws-cloudwatch"], "settings": {"raw_message_delivery": True}}
+        ],
     }
     for reason, integrations in cases.items():
         path.write_text(yaml.safe_dump({"integrations": integrations}))
         with pytest.raises(ConfigError, match=reason):
             load_integrations(path)
+
+
+def test_sources_that_sign_need_no_shared_secret_and_a_missing_file_is_no_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "webhook.yaml"
+    integrations = [
+        {"name": "sns", "sources": ["aws-cloudwatch"]},
+        {"name": "grafana", "sources": ["grafana"], "hmac_secret_file": str(tmp_path / "not-yet-mounted")},
+    ]
+    path.write_text(yaml.safe_dump({"integrations": integrations}))
+    sns, grafana = load_integrations(path)
+    assert sns.sources == ("aws-cloudwatch",), "SNS signs: no shared secret needed"
+    assert grafana.credentials().hmac_secret is None, "unavailable (503 when asked), never a start-up refusal"
+    (tmp_path / "not-yet-mounted").write_text("s3cret\n")
+    assert grafana.credentials().hmac_secret == "s3cret"
+    (tmp_path / "not-yet-mounted").write_text("")
+    assert grafana.credentials().hmac_secret is None

@@ -23,6 +23,7 @@ from signalcraft.api import SignalCraftClient
 from signalcraft.api.alerts import AlertEvent, AlertStatus
 from signalcraft.ingest.forwarder import Forwarder
 from signalcraft.ingest.metrics import WebhookMetrics
+from signalcraft.ingest.pipeline import Batch, batches
 from signalcraft.ingest.spool import Spool
 
 
@@ -30,34 +31,42 @@ from signalcraft.ingest.spool import Spool
 class Attempt:
     at: float
     key: str
-    summary: str
+    summaries: tuple[str, ...]
     authorization: str
     status: int
+
+    @property
+    def summary(self) -> str:
+        return self.summaries[0] if len(self.summaries) == 1 else "+".join(self.summaries)
 
 
 @dataclass
 class ScriptedApi:
-    """Answers POST /v1/alert-events from a script (summary -> statuses in turn), else 202; records every attempt."""
+    """Answers POST /v1/alert-events from a script (summary -> statuses in turn, for the first scripted summary in
+    the request), else 202 after `delay`; records every attempt and the requests in flight at once."""
 
     script: dict[str, list[tuple[int, dict[str, str], dict[str, str]]]] = field(default_factory=dict)
     attempts: list[Attempt] = field(default_factory=list)
+    delay: float = 0.0
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     async def alert_events(self, request: Request) -> Response:
         body = json.loads(await request.body())
-        summary = body["events"][0]["summary"]
-        planned = self.script.get(summary) or []
+        summaries = tuple(event["summary"] for event in body["events"])
+        planned = next((self.script[name] for name in summaries if self.script.get(name)), [])
         status, headers, problem = planned.pop(0) if planned else (202, {}, {})
-        self.attempts.append(
-            Attempt(
-                time.monotonic(),
-                request.headers["idempotency-key"],
-                summary,
-                request.headers["authorization"],
-                status,
-            )
-        )
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        key, authorization = request.headers["idempotency-key"], request.headers["authorization"]
+        self.attempts.append(Attempt(time.monotonic(), key, summaries, authorization, status))
         if status == 202:
-            return JSONResponse({"accepted": 1, "alert_groups": []}, status_code=202)
+            return JSONResponse({"accepted": len(summaries), "alert_groups": []}, status_code=202)
         return JSONResponse(
             {"type": "about:blank", "title": problem.get("code", "error"), "status": status, **problem},
             status_code=status,
@@ -75,16 +84,16 @@ def api() -> Iterator[tuple[ScriptedApi, str]]:
         yield scripted, f"http://127.0.0.1:{port}"
 
 
-def entry(summary: str) -> bytes:
+def entry(summary: str, group: str | None = None, status: AlertStatus = AlertStatus.FIRING) -> list[Batch]:
     event = AlertEvent(
         source="alertmanager",
-        group_key=summary,
+        group_key=group or summary,
         dedup_key=summary,
-        status=AlertStatus.FIRING,
+        status=status,
         summary=summary,
         occurred_at=datetime(2026, 11, 23, tzinfo=UTC),
     )
-    return json.dumps({"events": [event.model_dump(mode="json")]}).encode()
+    return batches([event])
 
 
 async def drain(spool: Spool, forwarder: Forwarder, timeout: float = 30) -> None:
@@ -101,8 +110,9 @@ async def drain(spool: Spool, forwarder: Forwarder, timeout: float = 30) -> None
 
 async def test_order_retries_retry_after_and_dead_letters(api: tuple[ScriptedApi, str], tmp_path: Path) -> None:
     scripted, url = api
+    refused = (422, {}, {"code": "validation-failed", "detail": "summary is bad"})
     scripted.script = {
-        "refused": [(422, {}, {"code": "validation-failed", "detail": "summary is bad"})],
+        "refused": [refused, refused],
         "busy": [(503, {"Retry-After": "1"}, {"code": "overloaded", "detail": "later"})],
         "seen": [(422, {}, {"code": "idempotency-key-reused", "detail": "used with a different body"})],
     }
@@ -115,12 +125,13 @@ async def test_order_retries_retry_after_and_dead_letters(api: tuple[ScriptedApi
     await drain(spool, forwarder)
 
     assert [(attempt.summary, attempt.status) for attempt in scripted.attempts] == [
+        ("refused+busy+after-busy+seen", 422),
         ("refused", 422),
         ("busy", 503),
         ("busy", 202),
         ("after-busy", 202),
         ("seen", 422),
-    ], "a refused entry is set aside, a failing one blocks the ones behind it"
+    ], "one request for all; refused, it goes entry by entry: the refused one is set aside, a failing one waits"
     busy = [attempt for attempt in scripted.attempts if attempt.summary == "busy"]
     assert busy[0].key == busy[1].key, "a retry carries the same Idempotency-Key"
     assert busy[1].at - busy[0].at >= 0.95, "Retry-After: 1 was obeyed"
@@ -147,4 +158,42 @@ async def test_a_refused_key_blocks_and_a_new_key_is_used(api: tuple[ScriptedApi
         ("Bearer new-key", 202),
     ]
     assert await spool.dead_letters() == [], "a refused key never discards an entry"
+    await spool.close()
+
+
+async def test_many_entries_per_request_several_in_flight_and_order_kept_per_group(
+    api: tuple[ScriptedApi, str], tmp_path: Path
+) -> None:
+    scripted, url = api
+    scripted.delay = 0.05
+    spool = Spool(tmp_path / "spool.db")
+    await spool.open()
+    for index in range(40):
+        await spool.append(entry(f"fire-{index}", group=f"g{index}"))
+    big = [
+        AlertEvent(
+            source="alertmanager",
+            group_key=f"big{number}",
+            dedup_key=f"a{alert}",
+            status=AlertStatus.FIRING,
+            summary=f"big{number}-{alert}",
+            occurred_at=datetime(2026, 11, 23, tzinfo=UTC),
+        )
+        for number in range(8)
+        for alert in range(300)
+    ]
+    await spool.append(batches(big))
+    for index in range(40):
+        await spool.append(entry(f"resolve-{index}", group=f"g{index}", status=AlertStatus.RESOLVED))
+    forwarder = Forwarder(spool, lambda: SignalCraftClient(url, "key", max_retries=0), WebhookMetrics(), in_flight=4)
+    await drain(spool, forwarder)
+
+    arrived = [summary for attempt in scripted.attempts for summary in attempt.summaries]
+    assert len(arrived) == 80 + 2400, "every event once"
+    for index in range(40):
+        assert arrived.index(f"fire-{index}") < arrived.index(f"resolve-{index}"), "a resolve never overtakes"
+    assert max(len(attempt.summaries) for attempt in scripted.attempts) > 40, "many entries per request"
+    assert all(len(attempt.summaries) <= 1000 for attempt in scripted.attempts), "within the API's limit"
+    assert scripted.most_in_flight > 1, "several requests in flight"
+    assert len(scripted.attempts) < 15
     await spool.close()

@@ -12,7 +12,13 @@ import httpx
 import pytest
 from tests.support.processes import Program, free_port, wait_until
 
+from signalcraft.ingest.pipeline import Batch
 from signalcraft.ingest.spool import Spool, SpoolFullError, SpoolUnavailableError
+
+
+async def put(spool: Spool, payload: bytes, lane: str = "") -> str:
+    (key,) = await spool.append([Batch(lane or payload.decode()[:16], payload, 1)])
+    return key
 
 
 async def opened(path: Path, *, capacity: int = 100_000, group_commit: bool = True) -> Spool:
@@ -24,7 +30,7 @@ async def opened(path: Path, *, capacity: int = 100_000, group_commit: bool = Tr
 async def test_concurrent_appends_share_commits_and_survive_reopening(tmp_path: Path) -> None:
     spool = await opened(tmp_path / "spool.db")
     payloads = [f"entry-{index}".encode() for index in range(200)]
-    keys = await asyncio.gather(*(spool.append(payload) for payload in payloads))
+    keys = await asyncio.gather(*(put(spool, payload) for payload in payloads))
     assert len(set(keys)) == 200
     assert spool.depth == 200
     assert spool.commits <= 10, f"group commit: 200 concurrent appends took {spool.commits} transactions"
@@ -40,7 +46,7 @@ async def test_concurrent_appends_share_commits_and_survive_reopening(tmp_path: 
 
 async def test_without_group_commit_every_append_is_its_own_transaction(tmp_path: Path) -> None:
     spool = await opened(tmp_path / "spool.db", group_commit=False)
-    await asyncio.gather(*(spool.append(b"x") for _ in range(20)))
+    await asyncio.gather(*(put(spool, b"x") for _ in range(20)))
     assert spool.commits == 20
     assert spool.depth == 20
     await spool.close()
@@ -49,45 +55,61 @@ async def test_without_group_commit_every_append_is_its_own_transaction(tmp_path
 async def test_capacity_refuses_until_entries_are_delivered(tmp_path: Path) -> None:
     spool = await opened(tmp_path / "spool.db", capacity=3)
     for index in range(3):
-        await spool.append(f"{index}".encode())
+        await put(spool, f"{index}".encode())
     with pytest.raises(SpoolFullError):
-        await spool.append(b"one too many")
+        await put(spool, b"one too many")
     first = (await spool.due(limit=1))[0]
     await spool.delivered([first])
     assert spool.depth == 2
-    await spool.append(b"fits again")
+    await put(spool, b"fits again")
     assert [entry.payload for entry in await spool.due()] == [b"1", b"2", b"fits again"]
     await spool.close()
 
 
 async def test_a_full_disk_refuses_the_batch_and_the_spool_recovers(tmp_path: Path) -> None:
     spool = await opened(tmp_path / "spool.db")
-    await spool.append(b"before")
+    await put(spool, b"before")
     pages = spool.db.execute("PRAGMA page_count").fetchone()[0]
     # SQLite's own "database or disk is full" path, as on a full volume.
     spool.db.execute(f"PRAGMA max_page_count = {pages}")
-    results = await asyncio.gather(*(spool.append(b"x" * 100_000) for _ in range(3)), return_exceptions=True)
+    results = await asyncio.gather(*(put(spool, b"x" * 100_000) for _ in range(3)), return_exceptions=True)
     assert all(isinstance(result, SpoolUnavailableError) for result in results), results
     assert "full" in str(results[0])
     assert spool.depth == 1, "nothing refused was counted"
     spool.db.execute("PRAGMA max_page_count = 1073741823")
-    await spool.append(b"after")
+    await put(spool, b"after")
     assert [entry.payload for entry in await spool.due()] == [b"before", b"after"]
     await spool.close()
     with pytest.raises(SpoolUnavailableError):
-        await spool.append(b"closed")
+        await put(spool, b"closed")
 
 
 async def test_dead_letters_leave_the_queue_and_keep_the_reason(tmp_path: Path) -> None:
     spool = await opened(tmp_path / "spool.db")
-    await spool.append(b"bad")
-    await spool.append(b"good")
+    await put(spool, b"bad")
+    await put(spool, b"good")
     bad = (await spool.due())[0]
-    await spool.attempted(bad)
+    await spool.attempted([bad])
     await spool.dead_letter(bad, "422 invalid: summary too long")
     assert spool.depth == 1
     assert [entry.payload for entry in await spool.due()] == [b"good"]
     assert await spool.dead_letters() == [(bad.key, "422 invalid: summary too long")]
+    await spool.close()
+
+
+async def test_bytes_are_capped_as_well_as_entries_and_a_request_is_all_or_nothing(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.db", capacity=100, capacity_bytes=1000)
+    await spool.open()
+    await spool.append([Batch("a", b"x" * 400, 1), Batch("a", b"y" * 400, 1)])
+    assert (spool.depth, spool.bytes) == (2, 800)
+    with pytest.raises(SpoolFullError, match="bytes"):
+        await spool.append([Batch("b", b"z" * 100, 1), Batch("b", b"z" * 150, 1)])
+    assert spool.depth == 2, "none of a refused request's entries is stored"
+    await spool.delivered(await spool.due(limit=1))
+    assert spool.bytes == 400
+    await spool.append([Batch("b", b"z" * 100, 1), Batch("b", b"z" * 150, 1)])
+    assert [entry.size for entry in await spool.due(payloads=False)] == [400, 100, 150]
+    assert [entry.payload for entry in await spool.due(payloads=False)] == [b"", b"", b""], "a cheap scan"
     await spool.close()
 
 
@@ -151,7 +173,7 @@ def test_sigkill_after_acknowledgement_loses_nothing(tmp_path: Path) -> None:
             entries = await spool.due(limit=1_000_000)
         finally:
             await spool.close()
-        return {json.loads(entry.payload)["events"][0]["labels"]["alertname"] for entry in entries}
+        return {json.loads(entry.payload)[0]["labels"]["alertname"] for entry in entries}
 
     names = asyncio.run(stored())
     assert promised <= names, f"acknowledged but lost: {sorted(promised - names)[:10]}"

@@ -45,7 +45,7 @@ class Webhook:
     def stored(self) -> list[dict[str, Any]]:
         with sqlite3.connect(self.spool) as db:
             rows = db.execute("SELECT payload FROM entries ORDER BY id").fetchall()
-        return [event for (payload,) in rows for event in json.loads(payload)["events"]]
+        return [event for (payload,) in rows for event in json.loads(payload)]
 
     def metric(self, name: str, **labels: str) -> float:
         text = httpx.get(f"{self.url}/metrics", timeout=5).text
@@ -179,7 +179,7 @@ def test_integrations_from_a_config_file_each_with_its_own_credentials(
 def test_config_errors_name_the_problem_not_the_secret(tmp_path: Path) -> None:
     path = tmp_path / "webhook.yaml"
     path.write_text(json.dumps({"integrations": [{"name": "open", "sources": ["alertmanager"]}]}))
-    with pytest.raises(ConfigError, match="no token"):
+    with pytest.raises(ConfigError, match="no sender credential"):
         load_integrations(path)
     path.write_text(json.dumps({"integrations": [{"name": "x", "sources": ["nagios"], "token_env": "T"}]}))
     with pytest.raises(ConfigError, match="unknown sources"):
@@ -275,3 +275,17 @@ def test_any_body_gets_a_2xx_or_a_4xx_with_a_reason_never_a_5xx(fuzzed: Webhook,
     assert response.status_code in (202, 400, 404, 413), response.text
     if response.status_code != 202:
         assert response.json()["detail"]
+
+
+def test_an_empty_or_missing_credential_file_answers_503_never_open(tmp_path: Path) -> None:
+    with serve(tmp_path, single(tmp_path)) as running:
+        (tmp_path / "token").write_text("")
+        for token in ("am-token", None, "anything"):
+            refused = problem(running.post("/alertmanager", FIRING, token=token), 503, "credentials-unavailable")
+            assert "unavailable" in refused["detail"]
+        assert running.post("/alertmanager", FIRING).headers["retry-after"]
+        (tmp_path / "token").unlink()
+        problem(running.post("/alertmanager", FIRING), 503, "credentials-unavailable")
+        (tmp_path / "token").write_text("am-token")
+        assert running.post("/alertmanager", FIRING).status_code == 202
+        assert len(running.stored()) == 1, "only the authenticated request was stored"

@@ -7,6 +7,7 @@ through SnsSettings exactly as a deployment would point at AWS: nothing is patch
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from tests.support.processes import free_port
 from tests.support.sns import TOPIC, FakeSns, fake_sns
 
 from signalcraft.api.alerts import AlertStatus
-from signalcraft.ingest.errors import AuthenticationError, PayloadError, RetryLaterError
+from signalcraft.ingest.errors import AuthenticationError, CredentialsUnavailableError, PayloadError, RetryLaterError
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.cloudwatch import CloudwatchSource, SnsSettings, string_to_sign
 from signalcraft.ingest.sources.registry import get_strategy
@@ -170,12 +171,12 @@ async def test_verified_subscription_is_confirmed_once_by_its_subscribe_url(sns:
     strategy.authenticate(request, NO_CREDENTIALS)
     assert strategy.parse(request) == [], "a confirmation is no alert"
     before = len(sns.confirmations)
-    assert await strategy.confirm_subscription(request) == "arn"
+    assert await strategy.confirm_subscription(request, NO_CREDENTIALS) == "arn"
     assert len(sns.confirmations) == before + 1
     assert "Action=ConfirmSubscription" in sns.confirmations[-1]
     unsubscribe = sns_request(sns.message("UnsubscribeConfirmation", "gone", Token="t", SubscribeURL=sns.subscribe_url))
     strategy.authenticate(unsubscribe, NO_CREDENTIALS)
-    assert await strategy.confirm_subscription(unsubscribe) is None, "an unsubscribe is never followed"
+    assert await strategy.confirm_subscription(unsubscribe, NO_CREDENTIALS) is None, "an unsubscribe is never followed"
     assert len(sns.confirmations) == before + 1
 
 
@@ -185,7 +186,7 @@ async def test_subscribe_urls_off_the_allow_list_are_never_fetched(sns: FakeSns)
     strategy.authenticate(request, NO_CREDENTIALS)
     before = len(sns.confirmations)
     with pytest.raises(AuthenticationError, match="SubscribeURL"):
-        await strategy.confirm_subscription(request)
+        await strategy.confirm_subscription(request, NO_CREDENTIALS)
     assert len(sns.confirmations) == before
 
 
@@ -196,7 +197,7 @@ async def test_failed_confirmation_asks_sns_to_retry(sns: FakeSns) -> None:
     request = sns_request(sns.message("SubscriptionConfirmation", "x", SubscribeURL=elsewhere))
     strategy.authenticate(request, NO_CREDENTIALS)
     with pytest.raises(RetryLaterError) as failed:
-        await strategy.confirm_subscription(request)
+        await strategy.confirm_subscription(request, NO_CREDENTIALS)
     assert failed.value.status_code == 503
 
 
@@ -220,24 +221,53 @@ def test_alarm_states_plain_text_and_raw_delivery() -> None:
         {"token": "t"},
     )
     token = IntegrationCredentials(token="t")
-    strategy.authenticate(raw, token)
+    with pytest.raises(AuthenticationError, match="not a signed SNS message"):
+        strategy.authenticate(raw, token)  # the sender's header alone never skips the signature
+    configured = get_strategy("aws-cloudwatch", {"raw_message_delivery": True})
+    configured.authenticate(raw, token)
     with pytest.raises(AuthenticationError):
-        strategy.authenticate(InboundRequest(raw.headers, raw.body), token)
-    (bare,) = strategy.parse(raw)
+        configured.authenticate(InboundRequest(raw.headers, raw.body), token)
+    with pytest.raises(CredentialsUnavailableError):
+        configured.authenticate(raw, NO_CREDENTIALS)
+    (bare,) = configured.parse(raw)
     assert bare.dedup_key == alarm.dedup_key, "the same alarm whichever way SNS delivers it"
 
 
 def test_confirmations_eventbridge_and_lambda_shape() -> None:
     assert parse_payload("aws-cloudwatch", "cloudwatch-sns/aws-docs-subscription-confirmation.json") == []
     assert parse_payload("aws-cloudwatch", "cloudwatch-sns/aws-docs-unsubscribe-confirmation.json") == []
-    (bridged,) = parse_payload(
-        "aws-cloudwatch", "cloudwatch-eventbridge-lambda/eventbridge-metric-math-alarm-state-change.json"
+    eventbridge = payload_request("cloudwatch-eventbridge-lambda/eventbridge-metric-math-alarm-state-change.json")
+    with pytest.raises(AuthenticationError, match="not a signed SNS message"):
+        get_strategy("aws-cloudwatch").authenticate(eventbridge, IntegrationCredentials(token="t"))
+    configured = get_strategy("aws-cloudwatch", {"eventbridge": True})
+    with pytest.raises(AuthenticationError):
+        configured.authenticate(eventbridge, IntegrationCredentials(token="t"))
+    configured.authenticate(
+        payload_request(
+            "cloudwatch-eventbridge-lambda/eventbridge-metric-math-alarm-state-change.json", query={"token": "t"}
+        ),
+        IntegrationCredentials(token="t"),
     )
+    (bridged,) = configured.parse(eventbridge)
     assert bridged.status is AlertStatus.FIRING
     assert bridged.dedup_key == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:TotalNetworkTrafficTooHigh"
     assert bridged.summary == "Goes into alarm if total network traffic exceeds 10Kb"
     lambda_form = payload_request("cloudwatch-eventbridge-lambda/lambda-sns-record-cloudwatch-single-metric-alarm.json")
-    with pytest.raises(PayloadError, match="not an SNS message"):
+    with pytest.raises(AuthenticationError, match="not a signed SNS message"):
         get_strategy("aws-cloudwatch").authenticate(lambda_form, NO_CREDENTIALS)
     with pytest.raises(PayloadError):
         get_strategy("aws-cloudwatch").parse(lambda_form)
+
+
+def test_the_certificate_is_fetched_once_per_process_and_a_failed_fetch_asks_for_a_retry(sns: FakeSns) -> None:
+    fresh = f"https://127.0.0.1:{sns.port}/SimpleNotificationService-{uuid.uuid4()}.pem"
+    body = sns.message("Notification", "m", version="2", SigningCertURL=fresh)
+    before = sns.certificate_fetches
+    for _ in range(3):  # a new strategy per request, as the API's routes build them
+        source_for(sns).authenticate(sns_request(body), NO_CREDENTIALS)
+    assert sns.certificate_fetches - before == 1
+    unreachable = f"https://127.0.0.1:{free_port()}/SimpleNotificationService-gone.pem"
+    stranded = sns.message("Notification", "m", version="2", SigningCertURL=unreachable)
+    with pytest.raises(RetryLaterError) as failed:
+        source_for(sns).authenticate(sns_request(stranded), NO_CREDENTIALS)
+    assert failed.value.status_code == 503, "SNS retries only 5xx: a 401 would lose the alarm"

@@ -7,8 +7,6 @@ retries only 5xx.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,14 +18,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from signalcraft.api import SignalCraftClient
-from signalcraft.api.alerts import AlertEvent
 from signalcraft.api.limits import MAX_WEBHOOK_BYTES
+from signalcraft.ingest import pipeline
 from signalcraft.ingest.config import Integration
-from signalcraft.ingest.errors import AuthenticationError, IngestError, PayloadTooLargeError, RetryLaterError
+from signalcraft.ingest.errors import IngestError, PayloadTooLargeError, RetryLaterError
 from signalcraft.ingest.forwarder import Forwarder
 from signalcraft.ingest.metrics import WebhookMetrics
-from signalcraft.ingest.sources.base import InboundRequest, SourceStrategy
-from signalcraft.ingest.sources.cloudwatch import CloudwatchSource, SnsSettings
+from signalcraft.ingest.pipeline import Receiver
+from signalcraft.ingest.sources.base import InboundRequest
+from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.ingest.sources.registry import get_strategy
 from signalcraft.ingest.spool import Spool, SpoolFullError, SpoolUnavailableError
 from signalcraft.supervision import Supervisor
@@ -47,14 +46,6 @@ class WebhookConfig:
     """Liveness fails when the forwarder made no progress for this long while entries are due."""
     restart_backoff: tuple[float, float] = (0.5, 30.0)
     """First and longest wait before a crashed background task is restarted."""
-
-
-@dataclass(frozen=True)
-class Receiver:
-    """One integration's strategy for one source, built once (strategies keep caches, e.g. SNS certificates)."""
-
-    integration: Integration
-    strategy: SourceStrategy
 
 
 def _problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -97,23 +88,9 @@ def create_webhook_app(
     for integration in config.integrations:
         for source in integration.sources:
             strategy = get_strategy(source, integration.settings, sns=config.sns)
-            receivers.setdefault(source, []).append(Receiver(integration, strategy))
+            receivers.setdefault(source, []).append(Receiver(integration.name, strategy, integration.credentials))
     context = {**config.extra_labels, **({"k8s_cluster": config.cluster_name} if config.cluster_name else {})}
     retry_after = {"Retry-After": str(config.retry_after_seconds)}
-
-    async def authenticated(candidates: list[Receiver], inbound: InboundRequest) -> Receiver:
-        """The first integration whose credentials the request proves (each check is constant-time)."""
-        for receiver in candidates:
-            try:
-                if isinstance(receiver.strategy, CloudwatchSource):
-                    # May fetch the SNS signing certificate: keep that off the event loop.
-                    await asyncio.to_thread(receiver.strategy.authenticate, inbound, receiver.integration.credentials())
-                else:
-                    receiver.strategy.authenticate(inbound, receiver.integration.credentials())
-            except AuthenticationError:
-                continue
-            return receiver
-        raise AuthenticationError("missing or wrong credentials for this webhook")
 
     async def accept(request: Request, source: str) -> Response:
         candidates = receivers.get(source)
@@ -125,22 +102,17 @@ def create_webhook_app(
             inbound = InboundRequest(
                 {name.lower(): value for name, value in request.headers.items()}, body, dict(request.query_params)
             )
-            receiver = await authenticated(candidates, inbound)
-            events = receiver.strategy.parse(inbound, receiver.integration.name)
-            if isinstance(receiver.strategy, CloudwatchSource):
-                await receiver.strategy.confirm_subscription(inbound)
+            accepted = await pipeline.run(candidates, inbound, context=context)
         except RetryLaterError as exc:
             metrics.rejected.labels(exc.code).inc()
             return _problem(exc.status_code, exc.code, exc.reason, {"Retry-After": str(exc.retry_after)})
         except IngestError as exc:
             metrics.rejected.labels(exc.code).inc()
             return _problem(exc.status_code, exc.code, exc.reason)
-        if not events:
+        if not accepted.batches:
             return JSONResponse({"accepted": 0}, status_code=202)
-        if context:
-            events = [event.model_copy(update={"labels": {**context, **event.labels}}) for event in events]
         try:
-            await spool.append(_entry(events))
+            await spool.append(accepted.batches)
         except SpoolFullError as exc:
             metrics.rejected.labels("spool-full").inc()
             return _problem(503, "spool-full", str(exc), retry_after)
@@ -148,7 +120,8 @@ def create_webhook_app(
             metrics.rejected.labels("spool-unavailable").inc()
             return _problem(503, "spool-unavailable", str(exc), retry_after)
         metrics.received.labels(source).inc()
-        return JSONResponse({"accepted": len(events)}, status_code=202)
+        metrics.received_alerts.labels(source).inc(len(accepted.events))
+        return JSONResponse({"accepted": len(accepted.events)}, status_code=202)
 
     async def receive(request: Request) -> Response:
         return await accept(request, request.path_params["source"])
@@ -168,7 +141,7 @@ def create_webhook_app(
     async def readyz(_: Request) -> Response:
         if not spool.writable:
             return _problem(503, "spool-unavailable", "the spool is not open", retry_after)
-        if spool.depth >= spool.capacity:
+        if spool.full:
             return _problem(503, "spool-full", "the spool is full", retry_after)
         if supervisor.problems():
             return _problem(503, "not-alive", "; ".join(supervisor.problems()))
@@ -176,6 +149,8 @@ def create_webhook_app(
 
     async def metrics_endpoint(_: Request) -> Response:
         metrics.spool_depth.set(spool.depth)
+        metrics.spool_bytes.set(spool.bytes)
+        metrics.dead_letters.set(spool.dead_letter_count)
         metrics.oldest_age.set(await spool.oldest_age())
         metrics.spool_transactions.set(spool.commits)
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
@@ -200,8 +175,3 @@ def create_webhook_app(
         ],
         lifespan=lifespan,
     )
-
-
-def _entry(events: Sequence[AlertEvent]) -> bytes:
-    """A spool entry: the body of `POST /v1/alert-events` for these events."""
-    return json.dumps({"events": [event.model_dump(mode="json") for event in events]}).encode()

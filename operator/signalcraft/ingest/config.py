@@ -1,8 +1,9 @@
 """What the in-cluster webhook accepts: one or more integrations, each with its sources and its own credentials.
 
 Credentials come from mounted Secret files (re-read when the file changes, so a rotated Secret needs no restart) or
-from environment variables; they are never logged. An integration without any credential is refused: the webhook never
-runs open.
+from environment variables; they are never logged. Every source of an integration needs a sender credential it can
+check (see `SENDER_CREDENTIALS`), or the configuration is refused at start-up: the webhook never runs open. A
+configured file that is empty or missing makes that integration answer 503 "credentials unavailable" until it is back.
 """
 
 from __future__ import annotations
@@ -29,21 +30,20 @@ class SecretFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._seen: tuple[int, int] | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._value = ""
         self.read()
 
     def read(self) -> str:
+        """The file's value; "" while it is missing or unreadable (the integration then answers 503, never open)."""
         try:
             status = self.path.stat()
-            seen = (status.st_mtime_ns, status.st_ino)
+            seen = (status.st_mtime_ns, status.st_ino, status.st_size)
             if seen != self._seen:
                 self._value = self.path.read_text().strip()
                 self._seen = seen
-        except OSError as exc:
-            if self._seen is None:
-                raise ConfigError(f"cannot read the secret file {self.path}: {exc.strerror}") from None
-            # A Secret being swapped can vanish for an instant; keep the last value rather than lock everyone out.
+        except OSError:
+            self._value, self._seen = "", None
         return self._value
 
 
@@ -58,6 +58,10 @@ class SecretValue:
         if self.file is not None:
             return self.file.read() or None
         return self.value or None
+
+    @property
+    def configured(self) -> bool:
+        return self.file is not None or self.value is not None
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,34 @@ def secret(path: Path | None = None, env: str | None = None) -> SecretValue:
     return SecretValue()
 
 
+SENDER_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "alertmanager": ("token", "basic_auth"),
+    "grafana": ("token", "basic_auth", "hmac_secret"),
+    "aws-cloudwatch": ("sns-signature",),
+    "azure-monitor": ("token", "basic_auth"),
+    "gcp-monitoring": ("token", "basic_auth"),
+    "generic-webhook": ("token", "basic_auth"),
+}
+"""The credentials each source's senders can present; "sns-signature" needs no secret of ours (SNS signs)."""
+
+
 def checked(integration: Integration) -> Integration:
-    credentials = integration.credentials()
-    if not (credentials.token or credentials.basic_password or credentials.hmac_secret):
-        raise ConfigError(f"integration {integration.name!r} has no token, Basic auth or HMAC secret")
+    """Refuse an integration with a source none of its credentials can authenticate."""
+    configured = {kind for kind in ("token", "basic_auth", "hmac_secret") if getattr(integration, kind).configured}
+    for source in integration.sources:
+        kinds = set(SENDER_CREDENTIALS.get(source, ("token", "basic_auth")))
+        unsigned = [key for key in ("raw_message_delivery", "eventbridge") if integration.settings.get(key)]
+        if source == "aws-cloudwatch" and unsigned:
+            kinds = {"token", "basic_auth"}  # unsigned shapes: the token is the only proof
+        if "sns-signature" in kinds:
+            continue
+        if not kinds & configured:
+            wanted = " or ".join(sorted(kinds)).replace("_", " ")
+            raise ConfigError(
+                f"integration {integration.name!r} has no sender credential for {source} (needs {wanted}"
+                + (f"; {', '.join(unsigned)} is unsigned" if source == "aws-cloudwatch" else "")
+                + ")"
+            )
     return integration
 
 

@@ -46,3 +46,13 @@ class RetryLaterError(IngestError):
     def __init__(self, reason: str, retry_after: int = 20) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class CredentialsUnavailableError(RetryLaterError):
+    """The integration's credential is configured but cannot be read now (an empty or missing Secret file): 503, so
+    the sender retries once it is back; never open."""
+
+    code = "credentials-unavailable"
+
+    def __init__(self, reason: str = "credentials unavailable", retry_after: int = 10) -> None:
+        super().__init__(reason, retry_after)

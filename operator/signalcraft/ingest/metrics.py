@@ -16,6 +16,9 @@ class WebhookMetrics:
         self.received = Counter(
             "signalcraft_webhook_received", "Requests accepted into the spool", ["source"], registry=r
         )
+        self.received_alerts = Counter(
+            "signalcraft_webhook_received_alerts", "Alert events accepted into the spool", ["source"], registry=r
+        )
         self.rejected = Counter("signalcraft_webhook_rejected", "Requests refused, by reason", ["reason"], registry=r)
         self.spool_depth = Gauge("signalcraft_webhook_spool_depth", "Entries waiting for delivery", registry=r)
         self.oldest_age = Gauge(
@@ -27,6 +30,20 @@ class WebhookMetrics:
             registry=r,
         )
         self.delivered = Counter("signalcraft_webhook_delivered", "Entries the API accepted", registry=r)
+        self.delivered_alerts = Counter(
+            "signalcraft_webhook_delivered_alerts", "Alert events in the entries the API accepted", registry=r
+        )
+        self.dead_lettered = Counter(
+            "signalcraft_webhook_dead_lettered",
+            "Entries the API refused for good, moved to the dead letters",
+            registry=r,
+        )
+        self.dead_letters = Gauge(
+            "signalcraft_webhook_dead_letters",
+            "Dead letters waiting for a person (signalcraft webhook dead-letters list|retry)",
+            registry=r,
+        )
+        self.spool_bytes = Gauge("signalcraft_webhook_spool_bytes", "Bytes of the entries waiting", registry=r)
         self.task_restarts = Counter(
             "signalcraft_webhook_task_restarts",
             "Background tasks restarted after an unexpected exception",

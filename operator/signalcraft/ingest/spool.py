@@ -1,19 +1,28 @@
 """The webhook's durable spool: SQLite in WAL mode with synchronous=FULL, and group commit.
 
-`append` returns only once the entry is on disk. Concurrent appends are gathered by one writer task into a single
-transaction, so one fsync covers every request that arrived meanwhile instead of one fsync each. Entries leave the
-spool only when the forwarder has had them accepted by the API.
+`append` returns only once the request's entries are on disk, all of them in one transaction. Concurrent appends are
+gathered by one writer task into a single transaction, so one fsync covers every request that arrived meanwhile
+instead of one fsync each. Entries leave the spool only when the forwarder has had them accepted by the API (or the
+API refused them for good: then they become dead letters, kept for a person to inspect and retry).
+
+Each entry is one batch of events of one alert group (its *lane*), already within the API's limits; the spool caps
+both the number of entries and their bytes, and refuses (503) beyond either rather than lose or block.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from signalcraft.ingest.pipeline import Batch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -27,11 +36,17 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     key TEXT PRIMARY KEY, payload BLOB NOT NULL, reason TEXT NOT NULL, created_at REAL NOT NULL
 );
 """
+ADDED_COLUMNS = {
+    "entries": {"lane": "TEXT NOT NULL DEFAULT ''", "events": "INTEGER NOT NULL DEFAULT 0"},
+    "dead_letters": {"lane": "TEXT NOT NULL DEFAULT ''", "events": "INTEGER NOT NULL DEFAULT 0"},
+}
+"""Columns later releases added; a spool written by an earlier release gets them on open (see `_upgrade`)."""
 MAX_BATCH = 512
+DEFAULT_CAPACITY_BYTES = 1024 * 1024 * 1024
 
 
 class SpoolFullError(Exception):
-    """The spool holds `capacity` entries already: refuse (503) rather than lose or block."""
+    """The spool holds `capacity` entries or `capacity_bytes` bytes already: refuse (503) rather than lose or block."""
 
 
 class SpoolUnavailableError(Exception):
@@ -43,19 +58,96 @@ class Entry:
     id: int
     key: str
     payload: bytes
+    """The JSON array of the entry's events, as the `events` of a `POST /v1/alert-events` body."""
     created_at: float
     attempts: int
+    lane: str
+    events: int
+    size: int
+    """Bytes of the payload (also when the payload itself was not loaded, see `Spool.due`)."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    key: str
+    reason: str
+    created_at: float
+    events: int
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to a spool file (created if missing), schema current, for this process or the CLI."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(SCHEMA)
+    _upgrade(db)
+    return db
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Add the newer columns, and rewrite entries of the earlier format (a whole `{"events": [...]}` body each)."""
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, declaration in columns.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+    for table, id_column in (("entries", "id"), ("dead_letters", "key")):
+        old = db.execute(f"SELECT {id_column}, payload FROM {table} WHERE events = 0").fetchall()  # noqa: S608
+        for ident, payload in old:
+            try:
+                events = json.loads(payload)["events"]
+                lane = _lane(events[0]) if events else ""
+            except (ValueError, KeyError, TypeError, IndexError):
+                events, lane = None, ""
+            if events is None:
+                continue  # unreadable: the forwarder makes it a dead letter with its reason
+            db.execute(
+                f"UPDATE {table} SET payload = ?, lane = ?, events = ? WHERE {id_column} = ?",  # noqa: S608
+                (json.dumps(events).encode(), lane, len(events), ident),
+            )
+
+
+def _lane(event: Any) -> str:
+    return hashlib.sha256(f"{event.get('integration', '')}\x00{event.get('group_key', '')}".encode()).hexdigest()[:16]
+
+
+def _in_transaction(db: sqlite3.Connection, statements: Iterable[tuple[str, Sequence[Any]]]) -> list[int]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        counts = [db.execute(sql, args).rowcount for sql, args in statements]
+        db.execute("COMMIT")  # synchronous=FULL: one fsync for the whole transaction
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return counts
+
+
+Pending = tuple[list[tuple[str, Batch]], asyncio.Future[None]]
 
 
 class Spool:
-    def __init__(self, path: Path, *, capacity: int = 100_000, group_commit: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        capacity: int = 100_000,
+        capacity_bytes: int = DEFAULT_CAPACITY_BYTES,
+        group_commit: bool = True,
+    ) -> None:
         self.path = path
         self.capacity = capacity
+        self.capacity_bytes = capacity_bytes
         self.group_commit = group_commit
         self._db: sqlite3.Connection | None = None
-        self._pending: asyncio.Queue[tuple[str, bytes, asyncio.Future[None]]] = asyncio.Queue()
+        self._pending: asyncio.Queue[Pending] = asyncio.Queue()
+        self._pending_entries = 0
+        self._pending_bytes = 0
         self._writer: asyncio.Task[None] | None = None
         self._depth = 0
+        self._bytes = 0
+        self._dead = 0
         self._lock = asyncio.Lock()
         self._appended = asyncio.Event()
         self.commits = 0
@@ -63,19 +155,14 @@ class Spool:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await asyncio.to_thread(self._connect)
-        self._depth = await asyncio.to_thread(self._count)
+        self._db = await asyncio.to_thread(connect, self.path)
+        self._depth, self._bytes, self._dead = await asyncio.to_thread(self._count)
         self._writer = asyncio.create_task(self._write_batches(), name="spool-writer")
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
-        return db
-
-    def _count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+    def _count(self) -> tuple[int, int, int]:
+        depth, size = self.db.execute("SELECT count(*), coalesce(sum(length(payload)), 0) FROM entries").fetchone()
+        dead = self.db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        return int(depth), int(size), int(dead)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -89,7 +176,7 @@ class Spool:
             await asyncio.gather(self._writer, return_exceptions=True)
         # Requests still waiting were never stored: they must hear so (and their senders retry).
         while not self._pending.empty():
-            _, _, done = self._pending.get_nowait()
+            _, done = self._pending.get_nowait()
             if not done.done():
                 done.set_exception(SpoolUnavailableError("the spool closed before this entry was stored"))
         if self._db is not None:
@@ -105,71 +192,100 @@ class Spool:
     def depth(self) -> int:
         return self._depth
 
-    async def append(self, payload: bytes) -> str:
-        """Durably store one entry; return its key (the idempotency key the forwarder will use)."""
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    @property
+    def dead_letter_count(self) -> int:
+        return self._dead
+
+    @property
+    def full(self) -> bool:
+        return self._depth >= self.capacity or self._bytes >= self.capacity_bytes
+
+    async def append(self, batches: Sequence[Batch]) -> list[str]:
+        """Durably store a request's batches, all or none; return their keys (the forwarder's idempotency keys)."""
         if not self.writable:
             raise SpoolUnavailableError("the spool is not open")
-        if self._depth + self._pending.qsize() >= self.capacity:
+        size = sum(len(batch.events) for batch in batches)
+        if self._depth + self._pending_entries + len(batches) > self.capacity:
             raise SpoolFullError(f"the spool holds {self.capacity} entries")
-        key = str(uuid.uuid4())
+        if self._bytes + self._pending_bytes + size > self.capacity_bytes:
+            raise SpoolFullError(f"the spool holds {self.capacity_bytes} bytes")
+        rows = [(str(uuid.uuid4()), batch) for batch in batches]
         if not self.group_commit:
             async with self._lock:
                 try:
-                    await asyncio.to_thread(self._insert, [(key, payload)])
+                    await asyncio.to_thread(self._insert, rows)
                 except sqlite3.Error as exc:
                     raise SpoolUnavailableError(f"the spool cannot be written: {exc}") from None
-            self._depth += 1
-            self._appended.set()
-            return key
+                self._stored(rows)
+            return [key for key, _ in rows]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.put_nowait((key, payload, done))
+        self._pending_entries += len(rows)
+        self._pending_bytes += size
+        self._pending.put_nowait((rows, done))
         await done
-        return key
+        return [key for key, _ in rows]
+
+    def _stored(self, rows: Sequence[tuple[str, Batch]]) -> None:
+        self._depth += len(rows)
+        self._bytes += sum(len(batch.events) for _, batch in rows)
+        self._appended.set()
 
     async def _write_batches(self) -> None:
         while True:
-            batch = [await self._pending.get()]
-            while len(batch) < MAX_BATCH and not self._pending.empty():
-                batch.append(self._pending.get_nowait())
+            waiting = [await self._pending.get()]
+            count = len(waiting[0][0])
+            while count < MAX_BATCH and not self._pending.empty():
+                waiting.append(self._pending.get_nowait())
+                count += len(waiting[-1][0])
+            rows = [row for request, _ in waiting for row in request]
+            self._pending_entries -= len(rows)
+            self._pending_bytes -= sum(len(batch.events) for _, batch in rows)
             try:
                 async with self._lock:
-                    await asyncio.to_thread(self._insert, [(key, payload) for key, payload, _ in batch])
+                    await asyncio.to_thread(self._insert, rows)
+                    self._stored(rows)
             except Exception as exc:  # whatever failed, these requests must hear "not stored"
                 failure = SpoolUnavailableError(f"the spool cannot be written: {type(exc).__name__}: {exc}")
-                for _, _, done in batch:
+                for _, done in waiting:
                     if not done.done():
                         done.set_exception(failure)
                 continue
-            self._depth += len(batch)
-            self._appended.set()
-            for _, _, done in batch:
+            for _, done in waiting:
                 if not done.done():
                     done.set_result(None)
 
-    def _insert(self, rows: list[tuple[str, bytes]]) -> None:
+    def _insert(self, rows: list[tuple[str, Batch]]) -> None:
         now = time.time()
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                "INSERT INTO entries (key, payload, created_at) VALUES (?, ?, ?)", [(k, p, now) for k, p in rows]
-            )
-            db.execute("COMMIT")  # synchronous=FULL: this fsyncs once for the whole batch
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        sql = "INSERT INTO entries (key, payload, created_at, lane, events) VALUES (?, ?, ?, ?, ?)"
+        _in_transaction(self.db, [(sql, (key, batch.events, now, batch.lane, batch.count)) for key, batch in rows])
         self.commits += 1
 
-    async def due(self, limit: int = 50) -> list[Entry]:
-        """The oldest entries, in the order they were acknowledged."""
+    async def due(self, limit: int = 1000, *, payloads: bool = True) -> list[Entry]:
+        """The oldest entries, in the order they were acknowledged; without `payloads`, their payloads are b""
+        (cheap to scan; `load` them once chosen)."""
+        payload = "payload" if payloads else "x''"
+        sql = (
+            f"SELECT id, key, {payload}, created_at, attempts, lane, events, length(payload) "  # noqa: S608
+            "FROM entries ORDER BY id LIMIT ?"
+        )
         async with self._lock:
-            rows = await asyncio.to_thread(
-                lambda: self.db.execute(
-                    "SELECT id, key, payload, created_at, attempts FROM entries ORDER BY id LIMIT ?", (limit,)
-                ).fetchall()
-            )
+            rows = await asyncio.to_thread(lambda: self.db.execute(sql, (limit,)).fetchall())
+            if len(rows) < limit:
+                # The whole spool is in view: recount (entries may have come back from the dead-letter CLI).
+                self._depth, self._bytes = len(rows), sum(row[7] for row in rows)
         return [Entry(*row) for row in rows]
+
+    async def load(self, entries: Sequence[Entry]) -> list[Entry]:
+        """`entries` with their payloads (those still in the spool)."""
+        ids = [entry.id for entry in entries]
+        sql = f"SELECT id, payload FROM entries WHERE id IN ({','.join('?' * len(ids))})"  # noqa: S608
+        async with self._lock:
+            rows = dict(await asyncio.to_thread(lambda: self.db.execute(sql, ids).fetchall()))
+        return [replace(entry, payload=rows[entry.id]) for entry in entries if entry.id in rows]
 
     async def wait_for_append(self, at_most: float) -> None:
         """Return when an entry was stored since the last call, or after `at_most` seconds."""
@@ -182,56 +298,44 @@ class Spool:
 
     async def delivered(self, entries: Sequence[Entry]) -> None:
         """Remove entries the API accepted, in one transaction (one fsync however many)."""
-
-        def delete() -> int:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                count = sum(db.execute("DELETE FROM entries WHERE id = ?", (entry.id,)).rowcount for entry in entries)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            return count
-
         if not entries:
             return
+        statements = [("DELETE FROM entries WHERE id = ?", (entry.id,)) for entry in entries]
         async with self._lock:
-            deleted = await asyncio.to_thread(delete)
-        self._depth -= deleted
+            counts = await asyncio.to_thread(_in_transaction, self.db, statements)
+            self._forget([entry for entry, count in zip(entries, counts, strict=True) if count])
 
-    async def attempted(self, entry: Entry) -> None:
-        """Count a failed delivery attempt of `entry` (kept for operators inspecting a stuck spool)."""
+    def _forget(self, entries: Sequence[Entry]) -> None:
+        self._depth -= len(entries)
+        self._bytes -= sum(entry.size for entry in entries)
+
+    async def attempted(self, entries: Sequence[Entry]) -> None:
+        """Count a failed delivery attempt of `entries` (kept for operators inspecting a stuck spool)."""
+        statements = [("UPDATE entries SET attempts = attempts + 1 WHERE id = ?", (entry.id,)) for entry in entries]
         async with self._lock:
-            await asyncio.to_thread(
-                lambda: self.db.execute("UPDATE entries SET attempts = attempts + 1 WHERE id = ?", (entry.id,))
-            )
+            await asyncio.to_thread(_in_transaction, self.db, statements)
 
     async def dead_letter(self, entry: Entry, reason: str) -> None:
-        """The API refused the entry for good (4xx): keep it aside for a person, never retry it."""
-
-        def move() -> None:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            db.execute(
-                "INSERT OR REPLACE INTO dead_letters (key, payload, reason, created_at) VALUES (?, ?, ?, ?)",
-                (entry.key, entry.payload, reason[:1000], time.time()),
-            )
-            db.execute("DELETE FROM entries WHERE id = ?", (entry.id,))
-            db.execute("COMMIT")
-
+        """The API refused the entry for good (4xx): keep it aside for a person, never retry it by itself."""
+        statements = [
+            (
+                "INSERT OR REPLACE INTO dead_letters (key, payload, reason, created_at, lane, events) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (entry.key, entry.payload, reason[:1000], time.time(), entry.lane, entry.events),
+            ),
+            ("DELETE FROM entries WHERE id = ?", (entry.id,)),
+        ]
         async with self._lock:
-            await asyncio.to_thread(move)
-        self._depth -= 1
+            counts = await asyncio.to_thread(_in_transaction, self.db, statements)
+            if counts[1]:
+                self._forget([entry])
+            self._dead = await asyncio.to_thread(lambda: len(list_dead_letters(self.db)))
 
     async def dead_letters(self) -> list[tuple[str, str]]:
         """(key, reason) of every entry the API refused for good, oldest first."""
         async with self._lock:
-            rows = await asyncio.to_thread(
-                lambda: self.db.execute("SELECT key, reason FROM dead_letters ORDER BY created_at").fetchall()
-            )
-        return [(str(key), str(reason)) for key, reason in rows]
+            letters = await asyncio.to_thread(list_dead_letters, self.db)
+        return [(letter.key, letter.reason) for letter in letters]
 
     async def oldest_age(self) -> float:
         async with self._lock:
@@ -239,3 +343,33 @@ class Spool:
                 lambda: self.db.execute("SELECT created_at FROM entries ORDER BY id LIMIT 1").fetchone()
             )
         return 0.0 if row is None or row[0] is None else max(0.0, time.time() - float(row[0]))
+
+
+def list_dead_letters(db: sqlite3.Connection) -> list[DeadLetter]:
+    rows = db.execute("SELECT key, reason, created_at, events FROM dead_letters ORDER BY created_at").fetchall()
+    return [DeadLetter(str(key), str(reason), float(at), int(events)) for key, reason, at, events in rows]
+
+
+def retry_dead_letters(db: sqlite3.Connection, keys: Sequence[str] | None = None) -> int:
+    """Move dead letters (all, or those with these keys) back to the end of the spool under their own keys.
+
+    The forwarder delivers them again with the same Idempotency-Key; use it once whatever made the API refuse them
+    (a missing integration, a rule since fixed) is resolved. A running webhook picks them up within its idle wait.
+    """
+    selected = "" if keys is None else f" WHERE key IN ({','.join('?' * len(keys))})"
+    args: Sequence[str] = () if keys is None else tuple(keys)
+    now = time.time()
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        moved = db.execute(
+            "INSERT INTO entries (key, payload, created_at, lane, events) "  # noqa: S608 - placeholders only
+            f"SELECT key, payload, ?, lane, events FROM dead_letters{selected} ORDER BY created_at",
+            (now, *args),
+        ).rowcount
+        db.execute(f"DELETE FROM dead_letters{selected}", args)  # noqa: S608 - placeholders only
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return int(moved)

@@ -8,7 +8,6 @@ answers 503 with Retry-After, never 429: Alertmanager retries only 5xx.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -16,11 +15,12 @@ import logging
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from signalcraft.api.alerts import AlertEvent, AlertStatus
+from signalcraft.api.alerts import AlertStatus
 from signalcraft.api.limits import MAX_WEBHOOK_BYTES
+from signalcraft.ingest import pipeline
 from signalcraft.ingest.errors import IngestError
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, SourceStrategy
-from signalcraft.ingest.sources.cloudwatch import CloudwatchSource
+from signalcraft.ingest.pipeline import Receiver
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 from signalcraft.ingest.sources.registry import SOURCE_NAMES, get_strategy
 from signalcraft.server import ticketing
 from signalcraft.server.alerts import ingest, set_group_status
@@ -52,6 +52,45 @@ async def _integration(request: Request, source: str, token: str) -> tuple[str, 
     return found["name"], settings, dict(secrets.get("credentials", {}))
 
 
+def _receiver(
+    request: Request, source: str, name: str, *, token: str, settings: dict[str, object], credentials: dict[str, str]
+) -> Receiver:
+    """The integration the webhook token named, as the shared pipeline checks it.
+
+    The token already chose the integration; it stays the sender credential unless the integration also has Basic
+    auth or a signing secret, which the source's own check then requires on top.
+    """
+    secret = credentials.get("hmac_secret") or credentials.get("webhook_secret")
+    checks = IntegrationCredentials(
+        token=None if credentials.get("basic_password") else token,
+        hmac_secret=secret,
+        basic_username=credentials.get("basic_username"),
+        basic_password=credentials.get("basic_password"),
+        options=settings,
+    )
+    return Receiver(name, get_strategy(source, settings, sns=state_of(request).sns), lambda: checks)
+
+
+async def _accepted(request: Request, source: str, token: str | None) -> pipeline.Accepted:
+    """Authenticate, parse, limit (and confirm a subscription) with the pipeline the in-cluster webhook runs."""
+    inbound, offered = await _inbound(request, token)
+    if not offered:
+        raise Problem(401, "unauthenticated", "a webhook token is required (in the URL, ?token= or Bearer)")
+    name, settings, credentials = await _integration(request, source, offered)
+    receiver = _receiver(request, source, name, token=offered, settings=settings, credentials=credentials)
+    # The path's token counts like ?token= for the source's own check.
+    inbound = InboundRequest(inbound.headers, inbound.body, {**inbound.query, "token": offered})
+    try:
+        accepted = await pipeline.run([receiver], inbound)
+    except IngestError as exc:
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        raise Problem(exc.status_code, exc.code, exc.reason, headers=headers) from None
+    if accepted.confirmed is not None:
+        log.info("confirmed SNS subscription %s", accepted.confirmed or "(no SubscriptionArn in the answer)")
+    return accepted
+
+
 async def receive(request: Request, source: str, token: str | None = None) -> Response:
     if source in ticketing.TICKET_SYSTEMS:
         return await _ticket_update(request, source, token)
@@ -61,22 +100,9 @@ async def receive(request: Request, source: str, token: str | None = None) -> Re
     if state.webhook_slots.locked():
         raise Problem(503, "overloaded", "too many webhook requests in flight", headers={"Retry-After": "5"})
     async with state.webhook_slots:
-        inbound, offered = await _inbound(request, token)
-        if not offered:
-            raise Problem(401, "unauthenticated", "a webhook token is required (in the URL, ?token= or Bearer)")
-        name, settings, credentials = await _integration(request, source, offered)
-        strategy = get_strategy(source, settings, sns=state.sns)
-        checks = IntegrationCredentials(
-            hmac_secret=credentials.get("hmac_secret"),
-            basic_username=credentials.get("basic_username"),
-            basic_password=credentials.get("basic_password"),
-            options=settings,
-        )
-        events = await _checked_events(strategy, inbound, checks, name)
-        if isinstance(strategy, CloudwatchSource) and settings.get("auto_confirm_subscriptions", True):
-            await _confirm_subscription(strategy, inbound)
-        groups = await ingest(state.db, events) if events else []
-    return JSONResponse({"accepted": len(events), "alert_groups": groups}, status_code=202)
+        accepted = await _accepted(request, source, token)
+        groups = await ingest(state.db, accepted.events) if accepted.events else []
+    return JSONResponse({"accepted": len(accepted.events), "alert_groups": groups}, status_code=202)
 
 
 async def _inbound(request: Request, token: str | None) -> tuple[InboundRequest, str]:
@@ -89,24 +115,11 @@ async def _inbound(request: Request, token: str | None) -> tuple[InboundRequest,
     return InboundRequest(headers, body, dict(request.query_params)), offered
 
 
-async def _checked_events(
-    strategy: SourceStrategy, inbound: InboundRequest, checks: IntegrationCredentials, integration: str
-) -> list[AlertEvent]:
-    """The source's own authentication, then its parse; their refusals as problem+json with the source's reason."""
-    try:
-        # SNS verification may fetch a signing certificate: keep that off the event loop.
-        await asyncio.to_thread(strategy.authenticate, inbound, checks)
-        return strategy.parse(inbound, integration)
-    except IngestError as exc:
-        raise Problem(exc.status_code, exc.code, exc.reason) from None
-
-
 async def _ticket_update(request: Request, source: str, token: str | None) -> Response:
     """A Jira issue or ServiceNow incident changed: resolve (or re-open) the alert group it was created for."""
-    inbound, offered = await _inbound(request, token)
-    name, settings, credentials = await _integration(request, source, offered)
-    checks = IntegrationCredentials(hmac_secret=credentials.get("webhook_secret"), options=settings)
-    events = await _checked_events(get_strategy(source, settings), inbound, checks, name)
+    accepted = await _accepted(request, source, token)
+    name, events = accepted.receiver.integration, accepted.events
+    settings = accepted.receiver.credentials().options
     if not events:
         return JSONResponse(
             {"status": "ignored", "reason": "the body does not say whether the ticket is done"}, status_code=202
@@ -132,18 +145,6 @@ async def _ticket_update(request: Request, source: str, token: str | None) -> Re
 def _bearer(headers: dict[str, str]) -> str:
     scheme, _, value = headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
-
-
-async def _confirm_subscription(strategy: CloudwatchSource, inbound: InboundRequest) -> None:
-    """Follow a verified SubscriptionConfirmation's SubscribeURL, only if it is on the SNS allow-list."""
-    try:
-        arn = await strategy.confirm_subscription(inbound)
-    except IngestError as exc:
-        retry = getattr(exc, "retry_after", None)
-        headers = {"Retry-After": str(retry)} if retry is not None else None
-        raise Problem(exc.status_code, exc.code, exc.reason, headers=headers) from None
-    if arn is not None:
-        log.info("confirmed SNS subscription %s", arn or json.loads(inbound.body).get("TopicArn"))
 
 
 router.add_api_route("/api/v1/webhooks/{source}/{token}", receive, methods=["POST"], status_code=202)

@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, NoSubscription
 from signalcraft.ingest.sources.common import (
     check_shared_secret,
     event,
@@ -97,7 +97,7 @@ def alert_events(
     return events
 
 
-class AlertmanagerSource:
+class AlertmanagerSource(NoSubscription):
     name = "alertmanager"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:

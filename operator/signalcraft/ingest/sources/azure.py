@@ -7,7 +7,7 @@ from typing import Any
 from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
 from signalcraft.api.specs import Severity
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, NoSubscription
 from signalcraft.ingest.sources.common import (
     as_list,
     as_object,
@@ -52,7 +52,7 @@ def _context(context: Any, targets: list[Any]) -> dict[str, str]:
     return annotations
 
 
-class AzureMonitorSource:
+class AzureMonitorSource(NoSubscription):
     name = "azure-monitor"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:

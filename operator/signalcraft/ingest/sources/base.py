@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cached_property
+from typing import Any, ClassVar, Protocol
 
 from signalcraft.api.alerts import AlertEvent
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _repaired(value: Any) -> Any:
+    """`value` with every lone UTF-16 surrogate (a `\\ud800` escape JSON allows but UTF-8 cannot hold) as U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_repaired(key): _repaired(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_repaired(item) for item in value]
+    return value
+
+
+def load_json(body: bytes) -> Any:
+    """The body as JSON with invalid Unicode repaired: bytes that are not UTF-8 and lone surrogate escapes become
+    U+FFFD, so that everything stored afterwards is valid UTF-8 the API accepts. Raises ValueError if not JSON."""
+    try:
+        document = json.loads(body)
+    except UnicodeDecodeError:
+        document = json.loads(body.decode("utf-8", errors="replace"))
+    return _repaired(document) if _ESCAPED_SURROGATE.search(body) else document
 
 
 @dataclass(frozen=True)
@@ -16,6 +43,11 @@ class InboundRequest:
     headers: Mapping[str, str]
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def document(self) -> Any:
+        """The body as repaired JSON (see `load_json`), parsed once however many steps look at it."""
+        return load_json(self.body)
 
 
 @dataclass(frozen=True)
@@ -31,9 +63,24 @@ class IntegrationCredentials:
 
 class SourceStrategy(Protocol):
     name: str
+    authenticate_blocks: ClassVar[bool]
+    """Whether `authenticate` may wait on the network (fetching an SNS certificate): run it off the event loop."""
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:
         """Raise AuthenticationError / ForbiddenError unless the request proves it comes from this integration."""
 
     def parse(self, request: InboundRequest, integration: str = "") -> list[AlertEvent]:
         """Return the alert events in the body, or raise PayloadError with a reason."""
+
+    async def confirm_subscription(self, request: InboundRequest, credentials: IntegrationCredentials) -> str | None:
+        """For a sender that must be told "yes" before it delivers (an SNS SubscriptionConfirmation): confirm it,
+        after `authenticate` passed, and return what was confirmed; None when there is nothing to confirm."""
+
+
+class NoSubscription:
+    """For the many sources that deliver without a subscription handshake."""
+
+    authenticate_blocks: ClassVar[bool] = False
+
+    async def confirm_subscription(self, request: InboundRequest, credentials: IntegrationCredentials) -> str | None:
+        return None

@@ -13,9 +13,10 @@ import json
 import re
 import ssl
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -70,6 +71,15 @@ class CertificateStore:
     _cache: dict[str, rsa.RSAPublicKey] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @classmethod
+    def shared(cls, settings: SnsSettings) -> CertificateStore:
+        """The process's store for these settings: a certificate is fetched once per process, not per request."""
+        key = (settings.cert_host_pattern, settings.ca_bundle, settings.signing_ca_file)
+        with _STORES_LOCK:
+            if key not in _STORES:
+                _STORES[key] = cls(settings)
+            return _STORES[key]
+
     def public_key(self, url: str) -> rsa.RSAPublicKey:
         parts = urlsplit(url)
         if parts.scheme != "https" or not re.fullmatch(self.settings.cert_host_pattern, parts.hostname or ""):
@@ -83,9 +93,8 @@ class CertificateStore:
                     response.raise_for_status()
                     certificate = x509.load_pem_x509_certificate(response.content)
                 except (httpx.HTTPError, ValueError) as exc:
-                    raise AuthenticationError(
-                        f"cannot load the SNS signing certificate: {type(exc).__name__}"
-                    ) from None
+                    # Not the sender's fault, and SNS retries only 5xx: a 401 here would lose the alarm.
+                    raise RetryLaterError(f"cannot load the SNS signing certificate: {type(exc).__name__}") from None
                 self._check_issuer(certificate)
                 key = certificate.public_key()
                 if not isinstance(key, rsa.RSAPublicKey):
@@ -112,6 +121,10 @@ class CertificateStore:
         raise AuthenticationError("the SNS signing certificate is not issued by a trusted authority")
 
 
+_STORES: dict[tuple[str, str | None, str | None], CertificateStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
 def string_to_sign(message: dict[str, Any]) -> bytes:
     """The canonical form SNS signs: `key\\nvalue\\n` for each signed key present, in this fixed order."""
     keys = NOTIFICATION_KEYS if message.get("Type") == "Notification" else CONFIRMATION_KEYS
@@ -123,34 +136,48 @@ def _arn_region(arn: str) -> str:
     return parts[3] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
-def _raw_delivery(request: InboundRequest) -> bool:
-    """Raw message delivery: the body is the bare Message, with no envelope and therefore no signature."""
-    return request.headers.get("x-amz-sns-rawdelivery", "").lower() == "true"
+RAW_DELIVERY_SETTING = "raw_message_delivery"
+EVENTBRIDGE_SETTING = "eventbridge"
 
 
 class CloudwatchSource:
-    name = "aws-cloudwatch"
+    """Integration settings: `raw_message_delivery: true` accepts unsigned raw SNS deliveries and `eventbridge: true`
+    EventBridge events (both proven by the integration's token alone); without them only signed SNS envelopes are
+    accepted, whatever headers or keys a sender adds. `auto_confirm_subscriptions` (default true)."""
 
-    def __init__(self, settings: SnsSettings | None = None) -> None:
+    name = "aws-cloudwatch"
+    authenticate_blocks: ClassVar[bool] = True
+
+    def __init__(self, settings: SnsSettings | None = None, options: Mapping[str, Any] | None = None) -> None:
         self.settings = settings or SnsSettings()
-        self.certificates = CertificateStore(self.settings)
+        self.options = dict(options or {})
+        self.certificates = CertificateStore.shared(self.settings)
+
+    def _raw_delivery(self, request: InboundRequest) -> bool:
+        """Raw message delivery (configured for this integration): the bare Message, no envelope, no signature."""
+        return bool(self.options.get(RAW_DELIVERY_SETTING)) and (
+            request.headers.get("x-amz-sns-rawdelivery", "").lower() == "true"
+        )
+
+    def _eventbridge(self, document: dict[str, Any]) -> bool:
+        return bool(self.options.get(EVENTBRIDGE_SETTING)) and "detail-type" in document
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:
         """SNS envelopes: the signature, always, and the integration's URL token or Basic auth when it has one.
 
-        Raw deliveries and EventBridge API destinations carry no signature: for them the integration's token (the
-        URL token the API server matched, or the in-cluster webhook's token) is the only proof.
+        Raw deliveries and EventBridge API destinations carry no signature: they are accepted only where the
+        integration is configured for them, and then the integration's token is the proof.
         """
-        if _raw_delivery(request):
+        if self._raw_delivery(request):
             check_shared_secret(request, credentials)
             return
         document = json_object(request)
-        if "detail-type" in document:
+        if self._eventbridge(document):
             check_shared_secret(request, credentials)
             return
         kind = document.get("Type")
         if kind not in ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"):
-            raise PayloadError("not an SNS message (Type) nor an EventBridge event (detail-type)")
+            raise AuthenticationError("not a signed SNS message (raw delivery and EventBridge are not enabled here)")
         announced = request.headers.get("x-amz-sns-message-type")
         if announced is not None and announced != kind:
             raise PayloadError(f"x-amz-sns-message-type {announced!r} does not match the body's Type {kind!r}")
@@ -171,11 +198,12 @@ class CloudwatchSource:
         allowed = self.settings.allowed_topic_arns | frozenset(credentials.options.get("allowed_topic_arns", ()))
         if allowed and topic not in allowed:
             raise AuthenticationError(f"topic {topic!r} is not allowed for this integration")
-        check_shared_secret(request, credentials)
+        if credentials.token is not None or credentials.basic_password is not None:
+            check_shared_secret(request, credentials)
 
     def subscribe_url(self, request: InboundRequest) -> str | None:
         """For a (verified) SubscriptionConfirmation: the URL to GET to confirm it."""
-        if _raw_delivery(request):
+        if self._raw_delivery(request):
             return None
         document = json_object(request)
         if document.get("Type") == "SubscriptionConfirmation" and isinstance(document.get("SubscribeURL"), str):
@@ -195,15 +223,16 @@ class CloudwatchSource:
                 return True
         return False
 
-    async def confirm_subscription(self, request: InboundRequest) -> str | None:
-        """GET the SubscribeURL of a SubscriptionConfirmation that `authenticate` has verified.
+    async def confirm_subscription(self, request: InboundRequest, credentials: IntegrationCredentials) -> str | None:
+        """GET the SubscribeURL of a SubscriptionConfirmation that `authenticate` has verified (unless the
+        integration turned `auto_confirm_subscriptions` off).
 
         Returns the SubscriptionArn SNS answers with ("" if it did not say), or None when the request is not a
         confirmation. A URL outside the allow-list is refused (401) and never fetched; a failed GET answers 503 so
         SNS redelivers the confirmation. UnsubscribeConfirmation is never followed.
         """
         url = self.subscribe_url(request)
-        if url is None:
+        if url is None or not credentials.options.get("auto_confirm_subscriptions", True):
             return None
         if not self.may_fetch(url):
             raise AuthenticationError("SubscribeURL is not on an allowed SNS endpoint")
@@ -217,7 +246,7 @@ class CloudwatchSource:
         return found.group(1) if found else ""
 
     def parse(self, request: InboundRequest, integration: str = "") -> list[AlertEvent]:
-        if _raw_delivery(request):
+        if self._raw_delivery(request):
             try:
                 text = request.body.decode()
             except UnicodeDecodeError:
@@ -225,8 +254,8 @@ class CloudwatchSource:
             topic_header = request.headers.get("x-amz-sns-topic-arn", "")
             return self._message(text, None, topic_header, None, request=request, integration=integration)
         document = json_object(request)
-        if "detail-type" in document:
-            return self._eventbridge(document, request, integration)
+        if self._eventbridge(document):
+            return self._eventbridge_alarm(document, request, integration)
         kind = document.get("Type")
         if kind in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
             return []
@@ -311,7 +340,9 @@ class CloudwatchSource:
             )
         ]
 
-    def _eventbridge(self, document: dict[str, Any], request: InboundRequest, integration: str) -> list[AlertEvent]:
+    def _eventbridge_alarm(
+        self, document: dict[str, Any], request: InboundRequest, integration: str
+    ) -> list[AlertEvent]:
         if document.get("detail-type") != "CloudWatch Alarm State Change":
             raise PayloadError(f"unsupported EventBridge detail-type {document.get('detail-type')!r}")
         detail = document.get("detail")

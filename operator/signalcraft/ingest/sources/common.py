@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from signalcraft.api.alerts import AlertEvent
 from signalcraft.api.limits import MAX_RAW_BYTES
 from signalcraft.api.specs import Severity
-from signalcraft.ingest.errors import AuthenticationError, PayloadError
+from signalcraft.ingest.errors import AuthenticationError, CredentialsUnavailableError, PayloadError
 from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
 
 SEVERITY_WORDS: dict[str, Severity] = {
@@ -43,10 +43,10 @@ SEVERITY_WORDS: dict[str, Severity] = {
 
 
 def json_object(request: InboundRequest) -> dict[str, Any]:
-    """The body as a JSON object, whatever the Content-Type (SNS sends JSON as text/plain)."""
+    """The body as a JSON object, whatever the Content-Type (SNS sends JSON as text/plain); Unicode repaired."""
     try:
-        document = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = request.document
+    except ValueError as exc:
         raise PayloadError(f"the body is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise PayloadError("the body must be a JSON object")
@@ -115,7 +115,7 @@ def label_fingerprint(labels: Mapping[str, str]) -> str:
 def raw_for_audit(request: InboundRequest) -> dict[str, Any] | str:
     if len(request.body) <= MAX_RAW_BYTES:
         try:
-            document = json.loads(request.body)
+            document = request.document
         except ValueError:
             return request.body.decode(errors="replace")
         if isinstance(document, dict):
@@ -133,10 +133,11 @@ def check_shared_secret(
     """Bearer token, Basic auth or a URL token — whichever the integration has configured; constant-time compare.
 
     `query_names` are the query parameters a source's senders put the token in when they cannot send headers
-    (Cloud Monitoring's `auth_token`, Azure's `tokenid`).
+    (Cloud Monitoring's `auth_token`, Azure's `tokenid`). An integration whose credential cannot be read right now
+    (an empty or missing Secret file) is unavailable (503), never open.
     """
     if credentials.token is None and credentials.basic_password is None:
-        return
+        raise CredentialsUnavailableError()
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if credentials.token is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, NoSubscription
 from signalcraft.ingest.sources.common import (
     as_object,
     check_shared_secret,
@@ -18,7 +18,7 @@ from signalcraft.ingest.sources.common import (
 )
 
 
-class GcpMonitoringSource:
+class GcpMonitoringSource(NoSubscription):
     name = "gcp-monitoring"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:

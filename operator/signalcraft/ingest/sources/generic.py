@@ -9,7 +9,7 @@ from typing import Any
 
 from signalcraft.api.alerts import AlertEvent, AlertStatus
 from signalcraft.ingest.errors import PayloadError
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, NoSubscription
 from signalcraft.ingest.sources.common import check_shared_secret, clip, event, json_object, raw_for_audit, severity_of
 
 RESOLVED_WORDS = {"resolved", "ok", "closed", "recovered", "normal", "inactive", "false"}
@@ -31,7 +31,7 @@ def dotted(document: Any, path: str | None) -> Any:
     return value
 
 
-class GenericWebhookSource:
+class GenericWebhookSource(NoSubscription):
     name = "generic-webhook"
 
     def __init__(self, mapping: Mapping[str, Any] | None = None) -> None:

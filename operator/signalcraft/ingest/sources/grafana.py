@@ -11,7 +11,7 @@ from typing import Any
 from signalcraft.api.alerts import AlertEvent, AlertStatus, Image, Link
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
 from signalcraft.ingest.sources.alertmanager import alert_events
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, NoSubscription
 from signalcraft.ingest.sources.common import (
     as_list,
     check_shared_secret,
@@ -28,7 +28,7 @@ TIMESTAMP_HEADER = "x-grafana-alerting-timestamp"
 LEGACY_FIRING = {"alerting", "no_data", "pending"}
 
 
-class GrafanaSource:
+class GrafanaSource(NoSubscription):
     name = "grafana"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:

@@ -45,7 +45,7 @@ def get_strategy(
     if name == "grafana":
         return GrafanaSource()
     if name == "aws-cloudwatch":
-        return CloudwatchSource(sns)
+        return CloudwatchSource(sns, settings)
     if name == "azure-monitor":
         return AzureMonitorSource()
     if name == "gcp-monitoring":

@@ -15,7 +15,7 @@ from typing import Any
 
 from signalcraft.api.alerts import AlertEvent, AlertStatus, Link
 from signalcraft.ingest.errors import AuthenticationError, PayloadError
-from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials
+from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentials, NoSubscription
 from signalcraft.ingest.sources.common import (
     as_object,
     check_shared_secret,
@@ -37,7 +37,7 @@ def ticket_labels(system: str, key: str, **more: Any) -> dict[str, str]:
     return labels
 
 
-class JiraSource:
+class JiraSource(NoSubscription):
     name = "jira"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:
@@ -86,7 +86,7 @@ class JiraSource:
         ]
 
 
-class ServiceNowSource:
+class ServiceNowSource(NoSubscription):
     name = "servicenow"
 
     def authenticate(self, request: InboundRequest, credentials: IntegrationCredentials) -> None:
