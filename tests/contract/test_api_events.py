@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from tests.contract.helpers import event, groups_of, policy, problem, unique
-from tests.support.api_server import ApiServer
+from tests.support.api_server import ApiServer, running_api_server
 
 
 def test_trigger_acknowledge_resolve(api: ApiServer, admin: httpx.Client) -> None:
@@ -139,3 +140,22 @@ def test_idempotency_key_is_scoped_to_the_routing_key(api: ApiServer, admin: htt
     elsewhere = httpx.post(f"{api.url}/v1/events", json=event(other_key), headers=key)
     assert elsewhere.status_code == 202
     assert "idempotent-replayed" not in elsewhere.headers, "another routing key has its own key space"
+
+
+def test_unknown_routing_keys_are_limited_per_client_address(tmp_path: Path) -> None:
+    """Guessing routing keys is slow: each client address may send only a few events for keys that do not exist
+    (here two a minute), then 429 + Retry-After. Its events for real keys, and other addresses, are not held up."""
+    with running_api_server(tmp_path, ["--unknown-key-rate-limit", "2"]) as api, api.client() as admin:
+        _, routing_key = policy(admin)
+        guesser = {"X-Forwarded-For": "198.51.100.7"}  # the test client is on loopback, whose proxy headers count
+        for guess in ("db-critical", "payments"):
+            problem(httpx.post(f"{api.url}/v1/events", json=event(guess), headers=guesser), 400, "invalid-event")
+        throttled = problem(httpx.post(f"{api.url}/v1/events", json=event("web"), headers=guesser), 429, "rate-limited")
+        assert "unknown routing keys" in throttled["detail"]
+        assert int(httpx.post(f"{api.url}/v1/events", json=event("x"), headers=guesser).headers["retry-after"]) >= 1
+        pagerduty = httpx.post(f"{api.url}/v2/enqueue", json=event("api"), headers=guesser)
+        assert pagerduty.status_code == 429
+        assert pagerduty.json()["status"] == "throttle event"
+        assert httpx.post(f"{api.url}/v1/events", json=event(routing_key), headers=guesser).status_code == 202
+        other = {"X-Forwarded-For": "198.51.100.8"}
+        problem(httpx.post(f"{api.url}/v1/events", json=event("db-critical"), headers=other), 400, "invalid-event")

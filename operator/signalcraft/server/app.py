@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.server import accounts, alerts, events, resources, webhooks
-from signalcraft.server.context import AppState, require_principal
+from signalcraft.server.context import AppState, require_principal, unknown_key_limiter
 from signalcraft.server.middleware import ApiMiddleware
 from signalcraft.server.problems import (
     Problem,
@@ -51,10 +51,12 @@ def create_app(
     sns: SnsSettings | None = None,
     ticket_ca_bundle: str | None = None,
     stall_seconds: float = 120.0,
+    unknown_keys_per_minute: float = 10.0,
     restart_backoff: tuple[float, float] = (0.5, 30.0),
 ) -> FastAPI:
     """`stall_seconds`: /healthz fails once a background task made no progress for this long; `restart_backoff`: the
-    first and the longest wait before a background task that died is started again."""
+    first and the longest wait before a background task that died is started again; `unknown_keys_per_minute`: events
+    for routing keys that do not exist each client address may send."""
     db = Database(database, busy_timeout=busy_timeout)
     registry = CollectorRegistry()
     ticket_metrics = TicketMetrics(registry)
@@ -91,6 +93,7 @@ def create_app(
         rate_limiter=RateLimiter(rate_per_second, burst),
         events_rate_limiter=RateLimiter(events_per_second, 2 * events_per_second, "per-routing-key"),
         sns=sns or SnsSettings(),
+        unknown_key_limiter=unknown_key_limiter(unknown_keys_per_minute),
     )
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation)

@@ -49,6 +49,13 @@ db_option = click.option(
 )
 @click.option("--sns-ca-bundle", default=None, help="CA file for SNS certificate and SubscribeURL fetches.")
 @click.option(
+    "--unknown-key-rate-limit",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Events API requests per minute and client address for routing keys that do not exist (then 429).",
+)
+@click.option(
     "--stall-seconds",
     type=float,
     default=120.0,
@@ -67,6 +74,7 @@ def api(  # noqa: PLR0917 - click passes every option
     busy_timeout: float,
     sns_cert_host_pattern: str,
     sns_ca_bundle: str | None,
+    unknown_key_rate_limit: float,
     stall_seconds: float,
 ) -> None:
     """Run the SignalCraft API v1 server (the default) or one of the subcommands."""
@@ -82,6 +90,7 @@ def api(  # noqa: PLR0917 - click passes every option
         busy_timeout=busy_timeout,
         sns=sns,
         stall_seconds=stall_seconds,
+        unknown_keys_per_minute=unknown_key_rate_limit,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

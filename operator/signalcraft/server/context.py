@@ -20,12 +20,19 @@ class AppState:
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     events_rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(100.0, 200.0, "per-routing-key"))
     sns: SnsSettings = field(default_factory=SnsSettings)
+    unknown_key_limiter: RateLimiter = field(default_factory=lambda: unknown_key_limiter(10.0))
+    """Events for routing keys that do not exist, per client address."""
     webhook_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
     """Webhook requests handled at once; beyond that senders get 503 + Retry-After and retry."""
 
     @property
     def sns_ca_bundle(self) -> str | None:
         return self.sns.ca_bundle
+
+
+def unknown_key_limiter(per_minute: float) -> RateLimiter:
+    """`per_minute` events for unknown routing keys per client address, as a burst that refills over a minute."""
+    return RateLimiter(per_minute / 60.0, max(1.0, per_minute), "unknown-routing-keys-per-address")
 
 
 def state_of(request: Request) -> AppState:

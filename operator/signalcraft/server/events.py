@@ -141,9 +141,8 @@ def _labels(payload: PagerDutyPayload | None) -> dict[str, str]:
     return labels
 
 
-async def _accept(request: Request, event: PagerDutyEvent) -> Response:
+async def _accept(request: Request, event: PagerDutyEvent, kind: str, target: aiosqlite.Row) -> Response:
     db = state_of(request).db
-    kind, target = await _target(db, event.routing_key)
     spec: Mapping[str, Any] = json.loads(target["spec"])
     dedup_key = event.dedup_key or secrets.token_hex(16)
     event_id = new_id("evt")
@@ -220,9 +219,15 @@ async def _receive(request: Request, *, pagerduty: bool) -> Response:
         if len(body) > MAX_EVENT_BYTES:
             raise _too_large()
         event = _parse(body)
+        state = state_of(request)
+        try:
+            kind, target = await _target(state.db, event.routing_key)
+        except EventProblem:
+            _count_unknown_key(request)
+            raise
         scope = "routing-key:" + hashlib.sha256(event.routing_key.encode()).hexdigest()[:32]
         try:
-            state_of(request).events_rate_limiter.check(scope, request)
+            state.events_rate_limiter.check(scope, request)
         except Problem as throttled:
             raise EventProblem(
                 throttled, "throttle event", "Requests for this routing key are arriving too quickly"
@@ -230,13 +235,30 @@ async def _receive(request: Request, *, pagerduty: bool) -> Response:
 
         async def handle() -> Response:
             try:
-                return await _accept(request, event)
+                return await _accept(request, event, kind, target)
             except EventProblem as refused:
                 return refused.response(request, pagerduty)
 
         return await idempotent(request, handle, scope=scope)
     except EventProblem as refused:
         return refused.response(request, pagerduty)
+
+
+def _count_unknown_key(request: Request) -> None:
+    """An event for a routing key nobody has costs its client address a token: guessing keys is slow, and the
+    guesser's events for real keys are not held up."""
+    address = request.client.host if request.client is not None else "unknown"
+    try:
+        state_of(request).unknown_key_limiter.check(f"address:{address}", request)
+    except Problem as throttled:
+        problem = Problem(
+            429,
+            "rate-limited",
+            "too many events for unknown routing keys from this address; "
+            f"retry after {throttled.headers['Retry-After']}s",
+            headers=throttled.headers,
+        )
+        raise EventProblem(problem, "throttle event", "Too many events for unknown routing keys") from None
 
 
 def _too_large() -> EventProblem:
