@@ -159,3 +159,36 @@ def test_unknown_routing_keys_are_limited_per_client_address(tmp_path: Path) -> 
         assert httpx.post(f"{api.url}/v1/events", json=event(routing_key), headers=guesser).status_code == 202
         other = {"X-Forwarded-For": "198.51.100.8"}
         problem(httpx.post(f"{api.url}/v1/events", json=event("db-critical"), headers=other), 400, "invalid-event")
+
+
+def test_a_resolve_touches_only_its_own_routing_keys_groups(api: ApiServer, admin: httpx.Client) -> None:
+    """The same dedup key through another routing key (another policy, another integration, or the policy a routing
+    rule sends an integration's traffic to) is another alert: resolving it leaves the others firing."""
+    first_policy, first_key = policy(admin)
+    second_policy, second_key = policy(admin)
+    integrations = [unique("events"), unique("events")]
+    keys = []
+    for name in integrations:
+        admin.put(f"/v1/integrations/{name}", json={"spec": {"type": "events-api"}}).raise_for_status()
+        keys.append(admin.get(f"/v1/integrations/{name}/connection").json()["integration_key"])
+    rule = unique("rr")
+    routed = {
+        "conditions": {"items": [{"field": "integration.name", "operator": "equals", "value": integrations[0]}]},
+        "actions": {"alert_policy": {"name": first_policy}},
+    }
+    admin.put(f"/v1/routing-rules/{rule}", json={"spec": routed}).raise_for_status()
+    try:
+        for key in (first_key, keys[0], keys[1]):
+            httpx.post(f"{api.url}/v1/events", json=event(key, dedup_key="shared")).raise_for_status()
+        for key in (second_key, keys[1]):
+            httpx.post(f"{api.url}/v1/events", json=event(key, "resolve", dedup_key="shared")).raise_for_status()
+        (by_policy,) = groups_of(admin, f"alert-policy:{first_policy}")
+        (routed_group,) = groups_of(admin, integrations[0])
+        (resolved,) = groups_of(admin, integrations[1])
+        assert by_policy["status"] == "firing", "another policy's key resolved nothing of this one"
+        assert routed_group["status"] == "firing", "routed to the policy, the group still belongs to its integration"
+        assert routed_group["alert_policy"] == first_policy
+        assert resolved["status"] == "resolved"
+        assert groups_of(admin, f"alert-policy:{second_policy}") == [], "a resolve of nothing makes nothing"
+    finally:
+        admin.delete(f"/v1/routing-rules/{rule}").raise_for_status()

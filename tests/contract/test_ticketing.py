@@ -267,3 +267,32 @@ def test_moving_a_servicenow_instance_needs_its_credentials_again(admin: httpx.C
     assert "instance_url" in body["detail"]
     same = {"type": "servicenow", "servicenow": {"instance_url": "https://acme.service-now.com/"}}
     assert admin.put(f"/v1/integrations/{name}", json={"spec": same}).status_code == 200, "a trailing / is no move"
+
+
+def test_a_servicenow_integration_resolves_only_groups_it_has_tickets_for(
+    admin: httpx.Client, servicenow: FakeServiceNow
+) -> None:
+    """An incident's correlation_id names an alert group; only the integration that holds (or is creating) that
+    group's ticket may resolve it that way, never another ServiceNow integration, nor one for a ticketless group."""
+    owner = unique("snow")
+    spec = {"type": "servicenow", "servicenow": {"instance_url": servicenow.url, "auto_create_severity": None}}
+    credentials = {"username": servicenow.username, "password": servicenow.password}
+    admin.put(f"/v1/integrations/{owner}", json={"spec": spec, "credentials": credentials}).raise_for_status()
+    stranger = unique("snow")
+    admin.put(f"/v1/integrations/{stranger}", json={"spec": spec, "credentials": credentials}).raise_for_status()
+    stranger_hook = admin.get(f"/v1/integrations/{stranger}/connection").json()["webhook_url"]
+    owner_hook = admin.get(f"/v1/integrations/{owner}/connection").json()["webhook_url"]
+
+    ticketless = fire(admin, unique("am"), "g", "untouchable", severity="info")
+    closed = {"number": "INC0099999", "state": "7", "correlation_id": ticketless}
+    for hook in (stranger_hook, owner_hook):
+        assert httpx.post(hook, json=closed).json()["status"] == "ignored"
+    assert admin.get(f"/v1/alert-groups/{ticketless}").json()["status"] == "firing"
+
+    group = fire(admin, unique("am"), "g", "owned", severity="info")
+    admin.post(f"/v1/alert-groups/{group}:create-ticket", json={"integration": owner}).raise_for_status()
+    number = wait_until(lambda: ticket_of(admin, group, owner).get("key"), timeout=30, what="the incident")
+    by_stranger = {"number": number, "state": "7", "correlation_id": group}
+    assert httpx.post(stranger_hook, json=by_stranger).json()["status"] == "ignored"
+    assert admin.get(f"/v1/alert-groups/{group}").json()["status"] == "firing"
+    assert httpx.post(owner_hook, json=by_stranger).json()["status"] == "resolved"

@@ -126,9 +126,20 @@ async def _ticket_update(request: Request, source: str, token: str | None) -> Re
         )
     ticket = events[0]
     db = state_of(request).db
+    # Only groups this integration holds (or is creating) a ticket for: ServiceNow's correlation_id names a group
+    # directly, which must not let one integration resolve another's groups, or any group at all.
     group = await db.fetch_one(
-        "SELECT id, status FROM alert_groups WHERE json_extract(ticket, ?) = ? OR (? = 'servicenow' AND id = ?)",
-        (f'$."{name}".key', ticket.labels["ticket_key"], source, ticket.labels.get("correlation_id", "")),
+        "SELECT id, status FROM alert_groups WHERE json_extract(ticket, ?) = ? OR (? = 'servicenow' AND id = ? "
+        "AND (json_type(ticket, ?) IS NOT NULL OR EXISTS (SELECT 1 FROM ticket_jobs j "
+        "WHERE j.group_id = alert_groups.id AND j.integration = ? AND j.action = 'create')))",
+        (
+            f'$."{name}".key',
+            ticket.labels["ticket_key"],
+            source,
+            ticket.labels.get("correlation_id", ""),
+            f'$."{name}"',
+            name,
+        ),
     )
     if group is None:
         return JSONResponse({"status": "ignored", "reason": "no alert group has this ticket"}, status_code=202)
