@@ -91,7 +91,10 @@ def test_keys_are_shown_once_and_stored_hashed(api: ApiServer, admin: httpx.Clie
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     limits = ["--rate-limit", "1", "--events-rate-limit", "1"]
-    with running_api_server(tmp_path / "limited", extra_args=limits) as api, api.client() as client:
+    with (
+        running_api_server(tmp_path / "limited", extra_args=limits, directory=False) as api,
+        api.client() as client,
+    ):
         # The Events API is limited per routing key (checked before the key is even looked up).
         events = [
             httpx.post(

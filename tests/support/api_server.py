@@ -68,6 +68,26 @@ class ApiServer:
             return key
 
 
+DIRECTORY_USERS = ("alice", "bob", "a", "b", "db-lead")
+"""People the tests' escalation targets, team members and schedule layers name (references must exist)."""
+DIRECTORY_SCHEDULE = {
+    "layers": [
+        {"name": "weekly", "start": "2026-01-05T09:00:00Z", "rotation_turn_length_seconds": 604800, "users": ["alice"]}
+    ]
+}
+
+
+def seed_directory(server: ApiServer) -> None:
+    """The on-call directory the samples refer to: users (alice, db-lead, ...), the schedule `db-primary` and the
+    team `sre`."""
+    with server.client() as http:
+        for user in DIRECTORY_USERS:
+            body = {"display_name": user, "spec": {"email": f"{user}@example.com"}}
+            http.put(f"/v1/users/{user}", json=body).raise_for_status()
+        http.put("/v1/schedules/db-primary", json={"spec": DIRECTORY_SCHEDULE}).raise_for_status()
+        http.put("/v1/teams/sre", json={"spec": {"members": [{"user": "alice"}]}}).raise_for_status()
+
+
 def bootstrap(db_path: Path) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "signalcraft", "api", "bootstrap", "--db", str(db_path)],
@@ -79,13 +99,16 @@ def bootstrap(db_path: Path) -> str:
 
 
 @contextmanager
-def running_api_server(workdir: Path, extra_args: Sequence[str] = ()) -> Iterator[ApiServer]:
+def running_api_server(workdir: Path, extra_args: Sequence[str] = (), *, directory: bool = True) -> Iterator[ApiServer]:
     """`signalcraft api` on a free loopback port with a fresh database in `workdir`; stopped on exit.
 
-    `extra_args` go to the command line, e.g. ["--rate-limit", "5"]."""
+    `extra_args` go to the command line, e.g. ["--rate-limit", "5"]; `directory` seeds the users and the schedule
+    that the samples' references name (see `seed_directory`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "signalcraft.db"
     server = ApiServer(db_path, free_port(), bootstrap(db_path), workdir, extra_args).start()
+    if directory:
+        seed_directory(server)
     try:
         yield server
     finally:

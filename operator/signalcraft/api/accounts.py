@@ -50,6 +50,8 @@ class ServiceAccountCreate(Strict):
 
 SCOPED_RESOURCES = (
     "service_accounts",
+    "users",
+    "workspace",
     "teams",
     "schedules",
     "escalation_policies",

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from signalcraft.api.patterns import compile_pattern
 
@@ -69,6 +70,68 @@ class Reference(Strict):
 
 
 # ---------------------------------------------------------------- configurable resources' specs
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+TimeZone = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _known_time_zone(value: str) -> str:
+    """An IANA time zone name the server's zone database knows ("UTC", "Europe/Berlin")."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone name") from None
+    return value
+
+
+class UserRole(StrEnum):
+    """What a person may do: owners and admins configure, responders handle alerts, observers only look."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    RESPONDER = "responder"
+    OBSERVER = "observer"
+
+
+class UserSpec(Strict):
+    """A person. Creating one invites them (`status.invite_state` is `invited` until they first sign in)."""
+
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
+    role: UserRole = UserRole.RESPONDER
+    time_zone: TimeZone | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_zone(cls, value: str | None) -> str | None:
+        return value if value is None else _known_time_zone(value)
+
+
+class NotificationChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+    VOICE = "voice"
+
+
+class NotificationDefaults(Strict):
+    """How people are notified unless their own settings say otherwise."""
+
+    channels: list[NotificationChannel] = Field(default=[NotificationChannel.EMAIL], min_length=1, max_length=4)
+    reminder_minutes: int = Field(default=0, ge=0, le=1440, description="Re-notify after this long; 0 = never.")
+    notify_on_resolve: bool = True
+
+
+class WorkspaceSpec(Strict):
+    """The workspace's settings (the organisation as a whole); its name is the envelope's `display_name`."""
+
+    time_zone: TimeZone = "UTC"
+    default_severity: Severity = Severity.ERROR
+    notifications: NotificationDefaults = Field(default_factory=NotificationDefaults)
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        return _known_time_zone(value)
 
 
 class TeamMember(Strict):

@@ -124,3 +124,15 @@ def openapi(output: Path | None) -> None:
         click.echo(document, nl=False)
     else:
         output.write_text(document)
+
+
+@api.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def limits(output: Path | None) -> None:
+    """Print (or write) the enums, bounds and defaults of the API's fields (what other clients validate against)."""
+    from signalcraft.api.constraints import contract_document
+
+    if output is None:
+        click.echo(contract_document(), nl=False)
+    else:
+        output.write_text(contract_document())

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
 
-from signalcraft.api.collections import COLLECTIONS, Collection
+from signalcraft.api.collections import COLLECTIONS, WORKSPACE, WORKSPACE_NAME, Collection
 from signalcraft.api.envelope import (
     IntegrationConnection,
     IntegrationWrite,
@@ -32,7 +32,7 @@ from signalcraft.api.envelope import (
     ResourceWrite,
     resource_model,
 )
-from signalcraft.api.specs import LABEL_KEY_PATTERN, NAME_PATTERN
+from signalcraft.api.specs import LABEL_KEY_PATTERN, NAME_PATTERN, WorkspaceSpec
 from signalcraft.server import ticketing
 from signalcraft.server.auth import Principal, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
@@ -155,30 +155,17 @@ async def fetch(db: Database | aiosqlite.Connection, collection: str, name: str)
 # ------------------------------------------------------------------ references and ownership
 
 
-def _reference_at(spec: Mapping[str, Any], path: str) -> Mapping[str, Any] | None:
-    value: Any = spec
-    for key in path.split("."):
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value if isinstance(value, Mapping) else None
-
-
 async def _check_references(tx: aiosqlite.Connection, collection: Collection, spec: Mapping[str, Any]) -> None:
     """Every reference (by name or by id) must point at an existing object: 422 with its pointer otherwise."""
-    for path, target in collection.references:
-        reference = _reference_at(spec, path)
-        if reference is None:
-            continue
-        key = "name" if "name" in reference else "id"
-        sql = f"SELECT 1 FROM resources WHERE collection = ? AND {key} = ?"  # noqa: S608 - key is 'name' or 'id'
-        cursor = await tx.execute(sql, (target, reference[key]))
+    for ref in collection.references_in(spec):
+        sql = f"SELECT 1 FROM resources WHERE collection = ? AND {ref.key} = ?"  # noqa: S608 - key is 'name' or 'id'
+        cursor = await tx.execute(sql, (ref.collection, ref.value))
         if await cursor.fetchone() is None:
             raise Problem(
                 422,
                 "reference-not-found",
-                f"{target} with {key} {reference[key]!r} does not exist",
-                errors=[
-                    {"pointer": "/spec/" + path.replace(".", "/"), "detail": f"unknown {target} {reference[key]!r}"}
-                ],
+                f"{ref.collection} with {ref.key} {ref.value!r} does not exist",
+                errors=[{"pointer": ref.pointer, "detail": f"unknown {ref.collection} {ref.value!r}"}],
             )
 
 
@@ -186,16 +173,32 @@ async def referrers(tx: aiosqlite.Connection, collection: str, name: str, object
     """Objects whose spec points at this one (by name or id): they block its deletion."""
     found: list[dict[str, str]] = []
     for source in COLLECTIONS.values():
-        for path, target in source.references:
-            if target != collection:
-                continue
-            cursor = await tx.execute(
-                "SELECT name FROM resources WHERE collection = ? "
-                "AND (json_extract(spec, ?) = ? OR json_extract(spec, ?) = ?) ORDER BY name",
-                (source.name, f"$.{path}.name", name, f"$.{path}.id", object_id),
-            )
-            found += [{"collection": source.name, "name": row["name"]} for row in await cursor.fetchall()]
+        if not source.references and source.list_references is None:
+            continue
+        cursor = await tx.execute("SELECT name, spec FROM resources WHERE collection = ? ORDER BY name", (source.name,))
+        for row in await cursor.fetchall():
+            if any(
+                ref.collection == collection and ref.value == (name if ref.key == "name" else object_id)
+                for ref in source.references_in(json.loads(row["spec"]))
+            ):
+                found.append({"collection": source.name, "name": row["name"]})
     return found
+
+
+async def _check_unique_email(tx: aiosqlite.Connection, name: str, spec: Mapping[str, Any]) -> None:
+    """Two users cannot share an email address (compared without case)."""
+    cursor = await tx.execute(
+        "SELECT name, spec FROM resources WHERE collection = 'users' AND name != ? ORDER BY name", (name,)
+    )
+    for row in await cursor.fetchall():
+        if json.loads(row["spec"])["email"].lower() == spec["email"].lower():
+            raise Problem(
+                409,
+                "already-exists",
+                f"user {row['name']!r} already has the email address {spec['email']!r}",
+                existing={"name": row["name"]},
+                errors=[{"pointer": "/spec/email", "detail": "taken"}],
+            )
 
 
 def _ownership_conflict(current: Mapping[str, Any]) -> Problem:
@@ -279,6 +282,8 @@ async def put_resource(
                 errors=[{"pointer": "/spec/type", "detail": "immutable"}],
             )
         await _check_references(tx, collection, spec)
+        if collection.name == "users":
+            await _check_unique_email(tx, name, spec)
         stored_secrets = json.loads(existing["secrets"]) if existing is not None else {}
         if collection.name == "integrations" and credentials is None:
             ticketing.require_credentials_for_a_move(previous_spec, spec, stored_secrets)
@@ -294,6 +299,8 @@ async def put_resource(
                 "credentials_set": sorted(new_secrets.get("credentials", {})),
                 "webhook_token_hint": new_secrets["webhook_token"][-4:],
             }
+        if collection.name == "users" and existing is None:
+            status = {"invite_state": "invited", "invited_at": now_text()}
         content = (spec, write.labels, write.display_name, write.description, manager)
         if existing is not None:
             stored_content = (
@@ -616,3 +623,120 @@ def _register(collection: Collection) -> None:
 
 for _collection in COLLECTIONS.values():
     _register(_collection)
+
+
+# ------------------------------------------------------------------ the workspace: one object, always there
+
+WorkspaceWrite = create_model(
+    "WorkspaceWrite",
+    __base__=ResourceWrite,
+    __doc__="Body of PUT /v1/workspace: the settings, the workspace's name as `display_name`.",
+    spec=(WorkspaceSpec, ...),
+)
+WorkspaceOut = create_model("Workspace", __base__=resource_model(WorkspaceSpec), __doc__="The workspace.")
+
+
+async def _ensure_workspace(request: Request) -> None:
+    """The workspace exists from the first request on, with default settings (version 1)."""
+    db = state_of(request).db
+    if await fetch(db, WORKSPACE.name, WORKSPACE_NAME) is not None:
+        return
+    async with db.transaction() as tx:
+        if await fetch(tx, WORKSPACE.name, WORKSPACE_NAME) is None:
+            now = now_text()
+            row = {
+                "collection": WORKSPACE.name,
+                "name": WORKSPACE_NAME,
+                "id": new_id(WORKSPACE.id_prefix),
+                "labels": "{}",
+                "spec": dumps(WorkspaceSpec().model_dump(mode="json")),
+                "status": "{}",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            await tx.execute(
+                f"INSERT INTO resources ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608
+                tuple(row.values()),
+            )
+
+
+@router.get(
+    "/v1/workspace",
+    response_model=WorkspaceOut,
+    responses=NOT_MODIFIED,
+    tags=["workspace"],
+    operation_id="getWorkspace",
+    summary="Read the workspace's settings (strong ETag; If-None-Match gives 304)",
+)
+async def get_workspace(request: Request, if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    principal_for(request).require(WORKSPACE.scope, "read")
+    await _ensure_workspace(request)
+    return await get_resource(request, WORKSPACE, WORKSPACE_NAME, if_none_match)
+
+
+async def put_workspace(
+    request: Request,
+    *,
+    write: Any,
+    if_match: Annotated[str | None, Header()] = None,
+    dry_run: bool = False,
+    force_manager: bool = False,
+) -> Response:
+    principal_for(request).require(WORKSPACE.scope, "write")
+    await _ensure_workspace(request)
+    return await put_resource(
+        request,
+        WORKSPACE,
+        WORKSPACE_NAME,
+        write,
+        if_match=if_match,
+        if_none_match=None,
+        dry_run=dry_run,
+        force_manager=force_manager,
+    )
+
+
+router.add_api_route(
+    "/v1/workspace",
+    _typed(put_workspace, write=WorkspaceWrite),
+    methods=["PUT"],
+    response_model=WorkspaceOut,
+    tags=["workspace"],
+    operation_id="putWorkspace",
+    summary="Replace the workspace's settings (If-Match guards: 412; a manager owns it like any resource)",
+)
+
+
+@router.delete(
+    "/v1/workspace",
+    response_model=WorkspaceOut,
+    tags=["workspace"],
+    operation_id="resetWorkspace",
+    summary="Reset the workspace's settings to the defaults (the workspace itself always exists)",
+)
+async def reset_workspace(
+    request: Request,
+    manager_identity: Annotated[str | None, Query(max_length=512)] = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    principal = principal_for(request)
+    principal.require(WORKSPACE.scope, "write")
+    await _ensure_workspace(request)
+    db = state_of(request).db
+    async with db.transaction() as tx:
+        existing = await fetch(tx, WORKSPACE.name, WORKSPACE_NAME)
+        assert existing is not None
+        if if_match is not None and if_match.strip() not in {"*", _etag(existing["version"])}:
+            raise Problem(412, "precondition-failed", "the object changed since the ETag in If-Match was read")
+        current = json.loads(existing["manager"]) if existing["manager"] else None
+        if current is not None and manager_identity != current.get("identity"):
+            raise _ownership_conflict(current)
+        await tx.execute(
+            "UPDATE resources SET spec = ?, labels = '{}', display_name = NULL, description = NULL, manager = NULL, "
+            "version = version + 1, updated_at = ? WHERE collection = ? AND name = ?",
+            (dumps(WorkspaceSpec().model_dump(mode="json")), now_text(), WORKSPACE.name, WORKSPACE_NAME),
+        )
+        stored = await fetch(tx, WORKSPACE.name, WORKSPACE_NAME)
+    assert stored is not None
+    return resource_response(stored)
