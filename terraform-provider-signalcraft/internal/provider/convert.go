@@ -62,8 +62,8 @@ func toJSON(v tftypes.Value) (any, error) {
 		}
 		out := make(map[string]any, len(fields))
 		for name, field := range fields {
-			if field.IsNull() {
-				continue
+			if field.IsNull() || !field.IsKnown() {
+				continue // unset, or computed by the server
 			}
 			j, err := toJSON(field)
 			if err != nil {
@@ -76,8 +76,8 @@ func toJSON(v tftypes.Value) (any, error) {
 	return nil, fmt.Errorf("unsupported type %s", typ)
 }
 
-// fromJSON builds a Terraform value of type typ from JSON data. Absent values are null, except lists and maps, which
-// are empty: every list or map attribute is required or defaults to empty, and blocks are never null.
+// fromJSON builds a Terraform value of type typ from JSON data. Absent values are null, except lists, which are
+// empty: blocks are never null, and every list attribute is required or has a default.
 func fromJSON(typ tftypes.Type, j any) (tftypes.Value, error) {
 	switch t := typ.(type) {
 	case tftypes.List:
@@ -92,6 +92,9 @@ func fromJSON(typ tftypes.Type, j any) (tftypes.Value, error) {
 		}
 		return tftypes.NewValue(t, values), nil
 	case tftypes.Map:
+		if j == nil {
+			return tftypes.NewValue(t, nil), nil
+		}
 		entries, _ := j.(map[string]any)
 		values := make(map[string]tftypes.Value, len(entries))
 		for k, item := range entries {

@@ -189,7 +189,32 @@ var scheduleKind = &kind{
 		}
 		return flat, nil
 	},
+	// The same instant as written (any offset) is kept as written: no diff between +01:00 and the API's UTC form.
+	FromSpec: func(spec map[string]any, prior map[string]any) map[string]any {
+		flat := map[string]any{}
+		for name, value := range spec {
+			flat[name] = value
+		}
+		before := items(prior, "layers")
+		for i, layer := range items(spec, "layers") {
+			if i < len(before) && sameInstant(before[i]["start"], layer["start"]) {
+				layer["start"] = before[i]["start"]
+			}
+		}
+		return flat
+	},
 	DataAttributes: []string{"time_zone"},
+}
+
+func sameInstant(a, b any) bool {
+	left, lok := a.(string)
+	right, rok := b.(string)
+	if !lok || !rok {
+		return false
+	}
+	l, lerr := time.Parse(time.RFC3339, left)
+	r, rerr := time.Parse(time.RFC3339, right)
+	return lerr == nil && rerr == nil && l.Equal(r)
 }
 
 // ------------------------------------------------------------------ escalation policy

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -168,7 +169,11 @@ func (r *envelopeResource) requestBody(flat map[string]any) (map[string]any, err
 	spec := specFlat
 	if r.kind.ToSpec != nil {
 		var err error
-		if spec, err = r.kind.ToSpec(specFlat); err != nil {
+		// a deep copy: the conversion may rewrite nested values, the caller's flat map stays as planned
+		var copied map[string]any
+		blob, _ := json.Marshal(specFlat)
+		_ = json.Unmarshal(blob, &copied)
+		if spec, err = r.kind.ToSpec(copied); err != nil {
 			return nil, err
 		}
 	}
