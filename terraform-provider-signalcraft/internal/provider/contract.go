@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -117,6 +118,18 @@ func listValidators(field string) []validator.List {
 	}
 	if limit.MaxItems != nil {
 		out = append(out, listvalidator.SizeAtMost(*limit.MaxItems))
+	}
+	return out
+}
+
+func setValidators(field string) []validator.Set {
+	limit := use(field, "set")
+	var out []validator.Set
+	if limit.MinItems != nil {
+		out = append(out, setvalidator.SizeAtLeast(*limit.MinItems))
+	}
+	if limit.MaxItems != nil {
+		out = append(out, setvalidator.SizeAtMost(*limit.MaxItems))
 	}
 	return out
 }

@@ -30,7 +30,7 @@ func enumText(field string) string {
 // zoneValidator accepts IANA time zone names, as the API does.
 type zoneValidator struct{}
 
-func (zoneValidator) Description(context.Context) string         { return "an IANA time zone name" }
+func (zoneValidator) Description(context.Context) string             { return "an IANA time zone name" }
 func (v zoneValidator) MarkdownDescription(c context.Context) string { return v.Description(c) }
 func (zoneValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

@@ -35,7 +35,7 @@ func (l lifecycle) steps(t *testing.T) []resource.TestStep {
 			Config: l.create,
 			Check:  resource.TestCheckResourceAttr(l.address, l.attribute, l.created),
 			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply:            []plancheck.PlanCheck{plancheck.ExpectResourceAction(l.address, plancheck.ResourceActionCreate)},
+				PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(l.address, plancheck.ResourceActionCreate)},
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 		},

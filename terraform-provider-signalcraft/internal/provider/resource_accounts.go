@@ -2,18 +2,20 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
@@ -104,7 +106,7 @@ func (r *serviceAccountResource) Create(ctx context.Context, req resource.Create
 	var created serviceAccountJSON
 	body := map[string]any{"name": name, "description": plan.Description.ValueString()}
 	// A retried create must not make two accounts: the API replays an Idempotency-Key's first answer.
-	headers := map[string]string{"Idempotency-Key": "terraform-create-service-account-" + name + "-" + r.client.Identity}
+	headers := map[string]string{"Idempotency-Key": "terraform-" + randomToken()}
 	if _, err := r.client.Do(ctx, http.MethodPost, "/v1/service-accounts", nil, headers, body, &created); err != nil {
 		if IsStatus(err, http.StatusConflict) {
 			resp.Diagnostics.AddError(fmt.Sprintf("service account %q already exists", name),
@@ -181,7 +183,7 @@ type apiKeyModel struct {
 	ID             types.String `tfsdk:"id"`
 	ServiceAccount types.String `tfsdk:"service_account"`
 	Name           types.String `tfsdk:"name"`
-	Scopes         types.List   `tfsdk:"scopes"`
+	Scopes         types.Set    `tfsdk:"scopes"`
 	ExpiresAt      types.String `tfsdk:"expires_at"`
 	Prefix         types.String `tfsdk:"prefix"`
 	Key            types.String `tfsdk:"key"`
@@ -226,11 +228,11 @@ func (r *apiKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Optional: true, Computed: true, Default: stringDefault("api-keys.name"), MarkdownDescription: "A label for the key.",
 				Validators: stringValidators("api-keys.name"), PlanModifiers: replace,
 			},
-			"scopes": schema.ListAttribute{
+			"scopes": schema.SetAttribute{
 				ElementType: types.StringType, Required: true,
 				MarkdownDescription: "Scopes, `<resource>:read|write|manage`, `integrations:read_secrets`, `events:write` or `*`; only scopes the provider's own key holds.",
-				Validators:          append(listValidators("api-keys.scopes"), listvalidator.ValueStringsAre(stringValidators("api-keys.scopes[]")...)),
-				PlanModifiers:       []planmodifier.List{listplanmodifier.RequiresReplace()},
+				Validators:          append(setValidators("api-keys.scopes"), setvalidator.ValueStringsAre(stringValidators("api-keys.scopes[]")...)),
+				PlanModifiers:       []planmodifier.Set{setplanmodifier.RequiresReplace()},
 			},
 			"expires_at": schema.StringAttribute{
 				Optional: true, MarkdownDescription: "Expiry, RFC 3339 UTC (`2027-01-01T00:00:00Z`); none when not set.",
@@ -245,7 +247,7 @@ func (r *apiKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 
 func (m *apiKeyModel) set(ctx context.Context, k apiKeyJSON) {
 	m.ID, m.ServiceAccount, m.Name = types.StringValue(k.ID), types.StringValue(k.ServiceAccount), types.StringValue(k.Name)
-	m.Scopes, _ = types.ListValueFrom(ctx, types.StringType, k.Scopes)
+	m.Scopes, _ = types.SetValueFrom(ctx, types.StringType, k.Scopes)
 	m.ExpiresAt = types.StringPointerValue(k.ExpiresAt)
 	m.Prefix, m.CreatedAt = types.StringValue(k.Prefix), types.StringValue(k.CreatedAt)
 	if k.Key != nil {
@@ -271,8 +273,6 @@ func (r *apiKeyResource) Create(ctx context.Context, req resource.CreateRequest,
 		resp.Diagnostics.Append(explain(err, apiKeyKind, account+"/"+plan.Name.ValueString(), r.client.Identity))
 		return
 	}
-	// The scopes as the API stores them (sorted); the planned order is kept when it is the same set.
-	created.Scopes = scopes
 	plan.set(ctx, created)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -303,25 +303,6 @@ func (r *apiKeyResource) find(ctx context.Context, account, id string) (*apiKeyJ
 	}
 }
 
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	seen := map[string]int{}
-	for _, s := range a {
-		seen[s]++
-	}
-	for _, s := range b {
-		seen[s]--
-	}
-	for _, n := range seen {
-		if n != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 func (r *apiKeyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state apiKeyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -337,13 +318,6 @@ func (r *apiKeyResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if err != nil {
 		resp.Diagnostics.Append(explain(err, apiKeyKind, state.ID.ValueString(), r.client.Identity))
 		return
-	}
-	var prior []string
-	if !state.Scopes.IsNull() {
-		resp.Diagnostics.Append(state.Scopes.ElementsAs(ctx, &prior, false)...)
-		if sameSet(prior, found.Scopes) {
-			found.Scopes = prior
-		}
 	}
 	state.set(ctx, *found)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
@@ -374,4 +348,10 @@ func (r *apiKeyResource) ImportState(ctx context.Context, req resource.ImportSta
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("service_account"), account)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+}
+
+func randomToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,0 +1,3 @@
+data "signalcraft_escalation_policy" "db" {
+  name = "Database SRE Policy"
+}

@@ -1,0 +1,3 @@
+data "signalcraft_integration" "prometheus" {
+  key = "prometheus"
+}

@@ -1,0 +1,3 @@
+data "signalcraft_schedule" "primary" {
+  name = "DB Primary"
+}

@@ -1,0 +1,3 @@
+data "signalcraft_team" "sre" {
+  key = "database-sre"
+}

@@ -1,0 +1,3 @@
+data "signalcraft_user" "lead" {
+  name = "Ada Lovelace" # or key = "ada-lovelace"
+}

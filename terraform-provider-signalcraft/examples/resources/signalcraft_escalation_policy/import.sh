@@ -1,0 +1,2 @@
+# by key (the API name)
+terraform import signalcraft_escalation_policy.this database-sre-policy

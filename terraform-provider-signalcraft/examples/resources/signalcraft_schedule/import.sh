@@ -1,0 +1,2 @@
+# by key (the API name)
+terraform import signalcraft_schedule.this db-primary

@@ -1,0 +1,1 @@
+terraform import signalcraft_service_account.ci ci

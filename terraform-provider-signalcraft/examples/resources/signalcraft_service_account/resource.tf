@@ -1,0 +1,4 @@
+resource "signalcraft_service_account" "ci" {
+  name        = "ci"
+  description = "CI pipeline"
+}

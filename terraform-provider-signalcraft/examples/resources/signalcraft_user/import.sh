@@ -1,0 +1,2 @@
+# by key (the API name)
+terraform import signalcraft_user.this ada-lovelace

@@ -1,0 +1,1 @@
+terraform import signalcraft_workspace.this workspace
