@@ -5,9 +5,13 @@ bounds, and alert counts beyond what one `POST /v1/alert-events` may carry (the 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +25,10 @@ from tests.support.api_server import ApiServer
 from tests.support.processes import free_port, serving_in_thread, wait_until
 
 from signalcraft.api import SignalCraftClient
+from signalcraft.api.alerts import AlertEvent, AlertStatus
 from signalcraft.ingest.app import WebhookConfig, create_webhook_app
 from signalcraft.ingest.config import Integration, secret
+from signalcraft.ingest.pipeline import batches
 from signalcraft.ingest.sources.base import load_json
 from signalcraft.ingest.spool import Spool
 
@@ -150,3 +156,36 @@ def test_json_escapes_the_api_refuses_are_repaired_before_the_answer(webhook: We
     assert alert["labels"]["alertname"] == "Lone\ufffd"
     assert alert["labels"]["bad"] == "\ufffd("
     assert alert["summary"] == "\ufffd end"
+
+
+def test_drain_delivers_a_spool_no_webhook_serves_and_exits(api: ApiServer, webhook: Webhook, tmp_path: Path) -> None:
+    """What the chart README prescribes for a replica scaled away: `signalcraft webhook drain` on its claim."""
+    event = AlertEvent(
+        source="alertmanager",
+        integration="prop",
+        group_key="prop-drained",
+        dedup_key="d1",
+        status=AlertStatus.FIRING,
+        summary="left behind",
+        occurred_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+
+    async def leave_behind() -> None:
+        spool = Spool(tmp_path / "orphan.db")
+        await spool.open()
+        await spool.append(batches([event]))
+        await spool.close()
+
+    asyncio.run(leave_behind())
+    (tmp_path / "key").write_text(api.create_key("drainer", ["events:write"]))
+    argv = ["webhook", "drain", "--spool", str(tmp_path / "orphan.db"), "--api-url", api.url]
+    result = subprocess.run(
+        [sys.executable, "-m", "signalcraft", *argv, "--api-key-file", str(tmp_path / "key"), "--timeout", "60"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the spool is empty" in result.stdout
+    assert webhook.alerts_of("prop-drained") == 1

@@ -28,8 +28,13 @@ def by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, A
     return {doc["metadata"]["name"]: doc for doc in of_kind(documents, kind)}
 
 
+def workloads(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The operator's Deployment and the webhook's StatefulSet, by name."""
+    return {**by_kind(documents, "Deployment"), **by_kind(documents, "StatefulSet")}
+
+
 def container(documents: list[dict[str, Any]], component: str) -> dict[str, Any]:
-    deployment = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-{component}"]
+    deployment = workloads(documents)[f"{RELEASE}-signalcraft-{component}"]
     (only,) = deployment["spec"]["template"]["spec"]["containers"]
     return dict(only)
 
@@ -54,9 +59,9 @@ COMBINATIONS = {
         *("--set", "operator.metrics.serviceMonitor.enabled=true"),
         *("--set", "webhook.metrics.serviceMonitor.enabled=true"),
     ],
-    "single-webhook-on-a-volume": [
+    "single-webhook-on-an-emptydir": [
         *("--set", "webhook.replicas=1", "--set", "webhook.podDisruptionBudget.enabled=false"),
-        *("--set", "webhook.spool.persistentVolumeClaim=spool", "--set", "operator.metrics.service=false"),
+        *("--set", "webhook.spool.volume=emptyDir", "--set", "operator.metrics.service=false"),
     ],
     "webhook-several-integrations": SEVERAL_INTEGRATIONS,
 }
@@ -67,7 +72,8 @@ EXPECTED_KINDS = {
         "ServiceAccount": 2,
         "ClusterRole": 2,
         "ClusterRoleBinding": 2,
-        "Deployment": 2,
+        "Deployment": 1,
+        "StatefulSet": 1,
         "Service": 2,
         "PodDisruptionBudget": 1,
     },
@@ -76,7 +82,8 @@ EXPECTED_KINDS = {
         "ServiceAccount": 2,
         "Role": 2,
         "RoleBinding": 2,
-        "Deployment": 2,
+        "Deployment": 1,
+        "StatefulSet": 1,
         "Service": 2,
         "PodDisruptionBudget": 1,
     },
@@ -92,7 +99,8 @@ EXPECTED_KINDS = {
         "ServiceAccount": 2,
         "ClusterRole": 2,
         "ClusterRoleBinding": 2,
-        "Deployment": 2,
+        "Deployment": 1,
+        "StatefulSet": 1,
         "Service": 2,
         "PodDisruptionBudget": 1,
         "ServiceMonitor": 2,
@@ -103,17 +111,19 @@ EXPECTED_KINDS = {
         "ServiceAccount": 2,
         "ClusterRole": 2,
         "ClusterRoleBinding": 2,
-        "Deployment": 2,
+        "Deployment": 1,
+        "StatefulSet": 1,
         "Service": 2,
         "PodDisruptionBudget": 1,
         "ConfigMap": 1,
     },
-    "single-webhook-on-a-volume": {
+    "single-webhook-on-an-emptydir": {
         "CustomResourceDefinition": 3,
         "ServiceAccount": 2,
         "ClusterRole": 2,
         "ClusterRoleBinding": 2,
-        "Deployment": 2,
+        "Deployment": 1,
+        "StatefulSet": 1,
         "Service": 1,
     },
 }
@@ -163,7 +173,7 @@ def test_api_key_and_token_come_from_existing_secrets() -> None:
         *("--set", "operator.apiKeySecret.name=op-key", "--set", "operator.apiKeySecret.key=k1"),
         *("--set", "webhook.tokenSecret.name=am-token", "--set", "webhook.tokenSecret.key=t"),
     )
-    deployments = by_kind(documents, "Deployment")
+    deployments = workloads(documents)
     volumes = {
         (component, volume["name"]): volume.get("secret")
         for component in ("operator", "webhook")
@@ -180,7 +190,7 @@ def test_api_key_and_token_come_from_existing_secrets() -> None:
 def test_the_programs_accept_the_arguments_the_chart_writes(component: str, command: click.Command) -> None:
     for values in COMBINATIONS.values():
         documents = render(*values)
-        if f"{RELEASE}-signalcraft-{component}" not in by_kind(documents, "Deployment"):
+        if f"{RELEASE}-signalcraft-{component}" not in workloads(documents):
             continue
         args = container(documents, component)["args"]
         assert args[0] == component
@@ -194,7 +204,7 @@ def test_hardening_defaults() -> None:
     operator = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-operator"]["spec"]
     assert operator["replicas"] == 1
     assert operator["strategy"] == {"type": "Recreate"}, "two kopf operators must never run at once"
-    for deployment in by_kind(documents, "Deployment").values():
+    for deployment in workloads(documents).values():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == 65532
@@ -209,7 +219,7 @@ def test_hardening_defaults() -> None:
         assert main["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert main["resources"]["requests"]
         assert main["resources"]["limits"]["memory"]
-    webhook_pod = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]["spec"]
+    webhook_pod = workloads(documents)[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]["spec"]
     assert webhook_pod["automountServiceAccountToken"] is False, "the webhook never calls the Kubernetes API"
     assert by_kind(documents, "PodDisruptionBudget")[f"{RELEASE}-signalcraft-webhook"]["spec"]["maxUnavailable"] == 1
 
@@ -312,7 +322,7 @@ def test_one_webhook_for_several_integrations_gets_its_config_file_and_secrets()
     assert "--config=/etc/signalcraft/webhook.yaml" in webhook["args"]
     assert not [arg for arg in webhook["args"] if arg.startswith(("--integration", "--token-file"))]
     mounts = {mount["name"]: mount["mountPath"] for mount in webhook["volumeMounts"]}
-    pod = by_kind(documents, "Deployment")[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]
+    pod = workloads(documents)[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]
     volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
     assert volumes["config"]["configMap"]["name"] == config_map["metadata"]["name"]
     assert mounts["config"] == "/etc/signalcraft"
@@ -324,5 +334,42 @@ def test_one_webhook_for_several_integrations_gets_its_config_file_and_secrets()
     assert [env["name"] for env in webhook["env"]] == ["SIGNALCRAFT_BATCH_BASIC_AUTH"]
     assert pod["metadata"]["annotations"]["checksum/config"]
     changed = render(*SEVERAL_INTEGRATIONS, "--set", "webhook.config.integrations[0].name=platform.other")
-    changed_pod = by_kind(changed, "Deployment")[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]
+    changed_pod = workloads(changed)[f"{RELEASE}-signalcraft-webhook"]["spec"]["template"]
     assert changed_pod["metadata"]["annotations"] != pod["metadata"]["annotations"], "a config change rolls the pods"
+
+
+def test_the_webhook_spools_on_a_claim_per_replica_unless_emptydir_is_chosen() -> None:
+    documents = render("--set", "webhook.spool.size=5Gi", "--set", "webhook.spool.storageClassName=fast")
+    webhook = by_kind(documents, "StatefulSet")[f"{RELEASE}-signalcraft-webhook"]
+    (claim,) = webhook["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "spool"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert claim["spec"]["storageClassName"] == "fast"
+    assert webhook["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    pod = webhook["spec"]["template"]["spec"]
+    assert "spool" not in {volume["name"] for volume in pod["volumes"]}, "the claim, not a pod volume"
+    args = pod["containers"][0]["args"]
+    assert "--spool-capacity-bytes=805306368" in args, "bytes are capped, below the volume size"
+    notes = helm("install", "sc", str(CHART), "-n", "signalcraft", "--dry-run=client", *API).stdout
+    assert "WARNING" not in notes
+    assert "Scaling the webhook down" in notes
+
+    ephemeral = render("--set", "webhook.spool.volume=emptyDir")
+    webhook = by_kind(ephemeral, "StatefulSet")[f"{RELEASE}-signalcraft-webhook"]
+    assert "volumeClaimTemplates" not in webhook["spec"]
+    volumes = {volume["name"]: volume for volume in webhook["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["spool"] == {"name": "spool", "emptyDir": {"sizeLimit": "1Gi"}}
+    warned = helm(
+        "install",
+        "sc",
+        str(CHART),
+        "-n",
+        "signalcraft",
+        "--dry-run=client",
+        *API,
+        "--set",
+        "webhook.spool.volume=emptyDir",
+    ).stdout
+    assert "WARNING: webhook.spool.volume=emptyDir" in warned
+    refused = helm("template", RELEASE, str(CHART), *API, "--set", "webhook.spool.volume=hostPath", check=False)
+    assert refused.returncode != 0

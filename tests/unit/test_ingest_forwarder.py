@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -196,4 +198,53 @@ async def test_many_entries_per_request_several_in_flight_and_order_kept_per_gro
     assert all(len(attempt.summaries) <= 1000 for attempt in scripted.attempts), "within the API's limit"
     assert scripted.most_in_flight > 1, "several requests in flight"
     assert len(scripted.attempts) < 15
+    await spool.close()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "signalcraft", "webhook", "dead-letters", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+async def test_dead_letters_are_counted_listed_and_retried_from_the_command_line(
+    api: tuple[ScriptedApi, str], tmp_path: Path
+) -> None:
+    scripted, url = api
+    scripted.script = {"unknown": [(422, {}, {"code": "validation-failed", "detail": "no such integration yet"})]}
+    spool = Spool(tmp_path / "spool.db")
+    await spool.open()
+    await spool.append(entry("unknown"))
+    metrics = WebhookMetrics()
+    forwarder = Forwarder(spool, lambda: SignalCraftClient(url, "key", max_retries=0), metrics)
+    await drain(spool, forwarder)
+    assert spool.dead_letter_count == 1
+    assert metrics.registry.get_sample_value("signalcraft_webhook_dead_lettered_total") == 1
+
+    listed = await asyncio.to_thread(cli, "list", "--json", "--spool", str(tmp_path / "spool.db"))
+    assert listed.returncode == 0, listed.stderr
+    (letter,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert letter["events"] == 1
+    assert "no such integration yet" in letter["reason"]
+    refused = await asyncio.to_thread(cli, "retry", "--spool", str(tmp_path / "spool.db"))
+    assert refused.returncode != 0, "neither keys nor --all"
+    retried = await asyncio.to_thread(cli, "retry", letter["key"], "--spool", str(tmp_path / "spool.db"))
+    assert retried.returncode == 0, retried.stderr
+    assert "1 dead letters back" in retried.stdout
+
+    task = asyncio.create_task(forwarder.run())  # the running spool finds the entry the command put back
+    try:
+        deadline = time.monotonic() + 30
+        while len(scripted.attempts) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [attempt.key for attempt in scripted.attempts] == [letter["key"], letter["key"]], "same key again"
+    assert scripted.attempts[-1].status == 202
+    assert await spool.dead_letters() == []
     await spool.close()
