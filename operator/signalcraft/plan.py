@@ -22,11 +22,12 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from signalcraft.api import SignalCraftClient
+from signalcraft.api import Resource, SignalCraftClient
 from signalcraft.api import errors as api_errors
 from signalcraft.controllers.common import API_VERSION
-from signalcraft.controllers.diff import spec_differences
+from signalcraft.controllers.decide import ActionType, Observation, decide
 from signalcraft.controllers.kind import ManagedKind, ResolvedReference
+from signalcraft.controllers.model import identity_of, identity_prefix
 from signalcraft.controllers.registry import BY_KIND, KINDS
 
 NO_CHANGES, ERROR, CHANGES = 0, 1, 2
@@ -103,58 +104,58 @@ def _value(document: Any, pointer: str) -> Any:
     return document
 
 
+_PLAN_STEP = {
+    ActionType.CREATE: "create",
+    ActionType.RECREATE: "create",
+    ActionType.ADOPT: "adopt",
+    ActionType.UPDATE: "update",
+    ActionType.CORRECT_DRIFT: "update",
+    ActionType.REPORT_DRIFT: "update",
+    ActionType.CONFLICT: "conflict",
+    ActionType.NO_OP: "no-op",
+}
+
+
 async def plan(api: SignalCraftClient, declared: list[Declared], cluster_id: str) -> list[Step]:
-    prefix = f"k8s://{cluster_id}/"
+    """Per manifest, the action the operator's own `decide` picks against the live SignalCraft object."""
     steps: list[Step] = []
     for item in declared:
         desired = _desired(item, declared)
         collection = item.kind.collection
-        identity = f"{prefix}{item.namespace}/{item.kind.kind}/{item.name}"
         try:
-            remote = await api.get(collection, item.remote_name)
+            remote: Resource | None = await api.get(collection, item.remote_name)
         except api_errors.NotFoundError:
-            steps.append(Step("create", collection, item.remote_name, tuple(f"+ {k}: {v}" for k, v in desired.items())))
-            continue
-        differences = spec_differences(dict(desired), remote.spec)
-        details = tuple(f"~ {p}: {_value(remote.spec, p)!r} -> {_value(desired, p)!r}" for p in differences)
-        if remote.manager is None:
-            steps.append(Step("adopt", collection, item.remote_name, details))
-        elif remote.manager.identity != identity:
-            steps.append(Step("conflict", collection, item.remote_name, (f"managed by {remote.manager.identity}",)))
-        elif differences:
-            steps.append(Step("update", collection, item.remote_name, details))
+            remote = None
+        metadata = item.document.get("metadata") or {}
+        observation = Observation(
+            identity=identity_of(cluster_id, item.namespace, item.kind.kind, item.name),
+            generation=int(metadata.get("generation") or 1),
+            desired_spec=desired,
+            remote_read=True,
+            remote=remote,
+        )
+        action = decide(observation)
+        step = _PLAN_STEP.get(action.type, action.type.value)
+        if remote is None:
+            details = tuple(f"+ {k}: {v}" for k, v in desired.items())
+        elif action.type is ActionType.CONFLICT:
+            details = (f"managed by {action.owner}",)
         else:
-            steps.append(Step("no-op", collection, item.remote_name))
+            details = tuple(f"~ {p}: {_value(remote.spec, p)!r} -> {_value(desired, p)!r}" for p in action.differences)
+        steps.append(Step(step, collection, item.remote_name, details))
     declared_names = {(item.kind.collection, item.remote_name) for item in declared}
     for kind in KINDS:
-        async for remote in api.list(kind.collection, manager_identity=f"{prefix}*", page_size=500):
-            if (kind.collection, remote.name) not in declared_names:
-                steps.append(Step("delete", kind.collection, remote.name, ("no manifest declares it any more",)))
+        async for listed in api.list(
+            kind.collection, manager_identity=f"{identity_prefix(cluster_id)}*", page_size=500
+        ):
+            if (kind.collection, listed.name) not in declared_names:
+                steps.append(Step("delete", kind.collection, listed.name, ("no manifest declares it any more",)))
     return steps
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _camel_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {_camel(key): _camel_keys(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_camel_keys(item) for item in value]
-    return value
 
 
 def to_manifest(kind: ManagedKind, remote_name: str, spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     """A CR that adopts the SignalCraft object `remote_name` (the API's snake_case spec in Kubernetes camelCase)."""
-    body = _camel_keys(dict(spec))
-    if kind.kind == "EscalationPolicy":
-        body["repeat"] = body.pop("numLoops", 0)
-    if kind.kind == "AlertPolicy":
-        reference = body.pop("escalationPolicy", None)
-        if isinstance(reference, dict) and reference.get("name"):
-            body["escalationPolicyRef"] = {"name": str(reference["name"]).removeprefix(f"{namespace}.")}
+    body = kind.manifest_spec(spec, namespace)
     body["remoteName"] = remote_name
     name = re.sub(r"[^a-z0-9-]+", "-", remote_name.removeprefix(f"{namespace}.").lower()).strip("-")[:63] or "imported"
     kind.parse_spec(body)  # refuse to write a manifest the CRD would refuse

@@ -273,7 +273,7 @@ spec:
         namespace,
     )
     ready = wait_condition(crds, "integration", namespace, "grafana", "Ready", "True")
-    first_hash = ready["status"]["credentialsHash"]
+    first_versions = ready["status"]["credentialsSecretVersions"]
     assert "first-value" not in json.dumps(ready), "a secret value leaked into the resource"
     secret = crds.kubectl_json("get", "secret", "grafana-signalcraft", "-n", namespace)
     assert set(secret["data"]) == {"webhookURL", "webhookToken", "integrationKey"}
@@ -302,7 +302,10 @@ spec:
     crds.apply(manifest, namespace)
 
     def rotated() -> bool:
-        return get(crds, "integration", namespace, "grafana")["status"].get("credentialsHash") not in (None, first_hash)
+        return get(crds, "integration", namespace, "grafana")["status"].get("credentialsSecretVersions") not in (
+            None,
+            first_versions,
+        )
 
     wait_until(rotated, timeout=TIMEOUT, what="the rotated Secret to be synced")
     assert time.monotonic() - started < 15, "rotation must re-sync within seconds, not at the next drift check"

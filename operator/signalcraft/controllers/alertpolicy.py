@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -99,3 +99,10 @@ class AlertPolicyKind(ManagedKind):
         if spec.description is not None:
             body["description"] = spec.description
         return DesiredState(spec=body)
+
+    def manifest_spec(self, remote_spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+        body = super().manifest_spec(remote_spec, namespace)
+        reference = body.pop("escalationPolicy", None)
+        if isinstance(reference, dict) and reference.get("name"):
+            body["escalationPolicyRef"] = {"name": str(reference["name"]).removeprefix(f"{namespace}.")}
+        return body

@@ -19,7 +19,7 @@ from signalcraft.api import SignalCraftClient
 from signalcraft.controllers.common import GROUP
 from signalcraft.controllers.engine import Reconciler
 from signalcraft.controllers.handlers import FINALIZER, Runtime, register
-from signalcraft.controllers.kube import KubePort
+from signalcraft.controllers.kube import LightkubePort
 from signalcraft.controllers.metrics import OperatorMetrics
 from signalcraft.controllers.registry import KINDS
 
@@ -75,7 +75,7 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
 
 async def run_operator(config: OperatorConfig) -> None:
     metrics = OperatorMetrics()
-    kube = KubePort.from_environment()
+    kube = LightkubePort.from_environment()
     cluster_id = config.cluster_id or await kube.namespace_uid("kube-system")
     api = SignalCraftClient(config.api_url, config.api_key.get_secret_value())
     reconciler = Reconciler(api, kube, cluster_id=cluster_id, metrics=metrics)

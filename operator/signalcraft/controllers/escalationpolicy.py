@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -66,3 +66,8 @@ class EscalationPolicyKind(ManagedKind):
         if spec.description is not None:
             body["description"] = spec.description
         return DesiredState(spec=body)
+
+    def manifest_spec(self, remote_spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+        body = super().manifest_spec(remote_spec, namespace)
+        body["repeat"] = body.pop("numLoops", 0)
+        return body

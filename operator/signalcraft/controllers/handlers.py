@@ -2,8 +2,8 @@
 
 create/update/resume → reconcile; a timer → drift check; delete → finalize. Handlers return nothing and write the
 status fields the engine decided on (one patch); Events go out only for what the engine reports as a transition.
-Two event handlers turn dependency changes (a Secret rotated, an EscalationPolicy became Ready) into a nudge on the
-dependent resource, so nothing polls.
+Dependency changes (a Secret rotated, a referenced resource became Ready) nudge the dependent resources, found in kopf
+indexes, so nothing polls and nothing lists.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from typing import Any
 import kopf
 
 from signalcraft.controllers import conditions as cond
-from signalcraft.controllers.alertpolicy import AlertPolicyKind, AlertPolicySpec
 from signalcraft.controllers.common import GROUP, VERSION
 from signalcraft.controllers.conditions import ConditionType
 from signalcraft.controllers.engine import KubeObject, Mode, Outcome, Reconciler
-from signalcraft.controllers.escalationpolicy import EscalationPolicyKind
-from signalcraft.controllers.integration import IntegrationKind, IntegrationSpec
 from signalcraft.controllers.kind import ManagedKind
-from signalcraft.controllers.registry import KINDS
+from signalcraft.controllers.registry import BY_KIND, KINDS
 
 FINALIZER = f"{GROUP}/finalizer"
 
@@ -96,57 +93,83 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: Mana
         runtime.reconciler.metrics.last_watch_event.set(time.time())
 
 
-def _register_dependency_nudges(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
-    alert_policies = AlertPolicyKind()
-    integrations = IntegrationKind()
+def _index_id(kind: ManagedKind) -> str:
+    return f"dependencies_{kind.plural}"
 
-    @kopf.index(GROUP, VERSION, integrations.plural, registry=registry)
-    def integration_secrets(
-        *, namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-    ) -> dict[tuple[str | None, str], str]:
-        try:
-            parsed = IntegrationSpec.model_validate(dict(spec))
-        except ValueError:
-            return {}
-        return {(namespace, source.secret_key_ref.name): name for source in parsed.credentials.values()}
+
+def _register_dependency_nudges(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
+    """Each kind indexes what its objects depend on; a dependency's change nudges exactly the objects waiting for it.
+
+    Index keys: ("ref", namespace, kind, name) for custom resources, ("secret", namespace, name) for Secrets. Values:
+    (dependant kind, dependant name, waiting) — whether it is in ReferencesResolved=False, read from its own status.
+    No LIST: kopf keeps the indexes current from the watches it runs anyway.
+    """
+    for kind in KINDS:
+        _register_index(registry, kind)
+
+    def dependants(indexes: dict[str, Any], key: tuple[str, ...]) -> set[tuple[str, str, bool]]:
+        found: set[tuple[str, str, bool]] = set()
+        for kind in KINDS:
+            index = indexes.get(_index_id(kind))
+            if index is not None and key in index:
+                found.update(index[key])
+        return found
+
+    async def nudge(
+        namespace: str, key: tuple[str, ...], token: str, indexes: dict[str, Any], only_waiting: bool
+    ) -> None:
+        for kind_name, name, waiting in sorted(dependants(indexes, key)):
+            if only_waiting and not waiting:
+                continue
+            await runtime.reconciler.kube.request_resync(BY_KIND[kind_name], namespace, name, token)
+            runtime.reconciler.metrics.kube_writes.labels("resync").inc()
+
+    for kind in KINDS:
+        _register_ready_nudge(registry, kind, nudge)
 
     @kopf.on.event("", "v1", "secrets", registry=registry)
     async def secret_changed(
-        *,
-        type: str,
-        namespace: str | None,
-        name: str,
-        body: kopf.Body,
-        integration_secrets: kopf.Index[Any, str] | None = None,
-        **_: Any,
+        *, type: str | None, namespace: str | None, name: str, body: kopf.Body, **indexes: Any
     ) -> None:
-        # The initial listing (type None) is skipped: on start, every Integration is resumed and re-checks its hash.
-        if type not in ("ADDED", "MODIFIED") or namespace is None or integration_secrets is None:
+        # The initial listing (type None) is skipped: on start, every object is resumed and re-reads its Secrets.
+        if type is None or namespace is None:
             return
         token = f"secret-{name}-{body.get('metadata', {}).get('resourceVersion', '')}"
-        for dependent in sorted(set(integration_secrets.get((namespace, name), []))):
-            await runtime.reconciler.kube.request_resync(integrations, namespace, dependent, token)
-            runtime.reconciler.metrics.kube_writes.labels("resync").inc()
+        await nudge(namespace, ("secret", namespace, name), token, indexes, only_waiting=False)
 
-    @kopf.on.event(GROUP, VERSION, EscalationPolicyKind.plural, registry=registry)
-    async def escalation_policy_changed(
-        *, type: str, namespace: str | None, name: str, body: kopf.Body, **_: Any
+
+def _register_index(registry: kopf.OperatorRegistry, kind: ManagedKind) -> None:
+    @kopf.index(GROUP, VERSION, kind.plural, registry=registry, id=_index_id(kind), param=kind)
+    def dependencies(
+        *, namespace: str | None, name: str, body: kopf.Body, param: Any = None, **_: Any
+    ) -> dict[tuple[str, ...], tuple[str, str, bool]]:
+        if namespace is None:
+            return {}
+        try:
+            spec = param.parse_spec(dict(body.get("spec") or {}))
+        except ValueError:
+            return {}
+        waiting = cond.reason_of(KubeObject(body).conditions, ConditionType.REFERENCES_RESOLVED) not in (
+            None,
+            "Resolved",
+        )
+        value = (param.kind, name, waiting)
+        keys: list[tuple[str, ...]] = [("ref", namespace, ref.kind, ref.name) for ref in param.references(spec)]
+        keys += [("secret", namespace, ref.secret_name) for ref in param.secret_references(spec)]
+        connection = param.connection_secret(spec)
+        if connection is not None:
+            keys.append(("secret", namespace, connection))
+        return dict.fromkeys(keys, value)
+
+
+def _register_ready_nudge(registry: kopf.OperatorRegistry, kind: ManagedKind, nudge: Any) -> None:
+    @kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id=f"nudge-dependants-{kind.plural}", param=kind)
+    async def became_ready(
+        *, type: str | None, namespace: str | None, name: str, body: kopf.Body, param: Any = None, **indexes: Any
     ) -> None:
         obj = KubeObject(body)
-        ready = cond.is_true(obj.conditions, ConditionType.READY) and (
-            obj.status.get("observedGeneration") == obj.generation
-        )
+        ready = cond.is_true(obj.conditions, ConditionType.READY) and obj.observed_generation_is_current
         if type == "DELETED" or not ready or namespace is None:
             return
-        kube = runtime.reconciler.kube
-        for policy in await kube.list_resources(alert_policies, namespace):
-            dependent = KubeObject(policy)
-            try:
-                spec = AlertPolicySpec.model_validate(dict(dependent.spec))
-            except ValueError:
-                continue
-            waiting = not cond.is_true(dependent.conditions, ConditionType.REFERENCES_RESOLVED)
-            if spec.escalation_policy_ref is not None and spec.escalation_policy_ref.name == name and waiting:
-                token = f"escalationpolicy-{name}-{obj.generation}"
-                await kube.request_resync(alert_policies, namespace, dependent.name, token)
-                runtime.reconciler.metrics.kube_writes.labels("resync").inc()
+        token = f"{param.singular}-{name}-{obj.generation}"
+        await nudge(namespace, ("ref", namespace, param.kind, name), token, indexes, only_waiting=True)

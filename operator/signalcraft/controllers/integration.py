@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
+import yaml
 from pydantic import Field
 
+from signalcraft.api import Resource, SignalCraftClient
 from signalcraft.api.specs import IntegrationType
 from signalcraft.controllers.common import (
     CamelModel,
@@ -17,7 +18,7 @@ from signalcraft.controllers.common import (
     SecretKeySelector,
     cel,
 )
-from signalcraft.controllers.kind import DesiredState, ManagedKind, ResolvedReference, SecretReference
+from signalcraft.controllers.kind import DesiredState, ManagedKind, ResolvedReference, SecretReference, snake
 
 
 def config_key(integration_type: IntegrationType) -> str:
@@ -192,10 +193,6 @@ def _python_name(integration_type: IntegrationType) -> str:
     return integration_type.value.replace("-", "_")
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 class OutboundCall(CamelModel):
     ok: bool = Field(description="Whether the call succeeded.")
     at: str = Field(default="", max_length=64, description="When it was made.")
@@ -209,11 +206,16 @@ class IntegrationStatus(ManagedStatus):
         description="Where the source sends its traffic; the token itself is only in the connection Secret.",
     )
     last_event_received_at: str | None = Field(default=None, description="When SignalCraft last received an event.")
-    credentials_hash: str | None = Field(
-        default=None, description="Hash of the credentials last sent to SignalCraft; changes when a Secret rotates."
+    credentials_secret_versions: dict[str, str] | None = Field(
+        default=None,
+        max_length=10,
+        description="resourceVersion of each credential Secret last sent to SignalCraft; changes when one rotates.",
     )
-    connection_secret_hash: str | None = Field(
-        default=None, description="Hash of the connection details last written to the connection Secret."
+    connection_secret_name: str | None = Field(
+        default=None, description="The connection Secret this resource created and keeps up to date."
+    )
+    connection_secret_version: str | None = Field(
+        default=None, description="resourceVersion of the connection Secret as last written."
     )
     last_outbound_call: OutboundCall | None = Field(
         default=None, description="Ticketing integrations: whether SignalCraft's last call to the system worked."
@@ -233,7 +235,7 @@ class IntegrationKind(ManagedKind):
     def secret_references(self, spec: ManagedSpec) -> list[SecretReference]:
         assert isinstance(spec, IntegrationSpec)
         return [
-            SecretReference(_snake(name), source.secret_key_ref.name, source.secret_key_ref.key)
+            SecretReference(snake(name), source.secret_key_ref.name, source.secret_key_ref.key)
             for name, source in sorted(spec.credentials.items())
         ]
 
@@ -244,3 +246,50 @@ class IntegrationKind(ManagedKind):
         if settings is not None:
             body[_python_name(spec.type)] = settings.model_dump(mode="json", exclude_none=True)
         return DesiredState(spec=body)
+
+    def remote_status(self, remote: Resource, previous: Mapping[str, Any]) -> dict[str, Any]:
+        extra: dict[str, Any] = {
+            "lastEventReceivedAt": remote.status.get("last_event_received_at") or previous.get("lastEventReceivedAt"),
+        }
+        outbound = remote.status.get("last_outbound")
+        if isinstance(outbound, dict):
+            call: dict[str, Any] = {"ok": bool(outbound.get("ok")), "at": str(outbound.get("at", ""))}
+            if outbound.get("error"):
+                call["error"] = str(outbound["error"])[:1024]
+            extra["lastOutboundCall"] = call
+        return extra
+
+    def connection_secret(self, spec: ManagedSpec) -> str | None:
+        assert isinstance(spec, IntegrationSpec)
+        target = spec.write_connection_secret_to_ref
+        return target.name if target is not None else None
+
+    async def connection_data(self, api: SignalCraftClient, spec: ManagedSpec, remote_name: str) -> dict[str, str]:
+        assert isinstance(spec, IntegrationSpec)
+        connection = await api.integration_connection(remote_name)
+        data = {
+            "webhookURL": connection.webhook_url,
+            "webhookToken": connection.webhook_token,
+            "integrationKey": connection.integration_key,
+        }
+        if spec.type is IntegrationType.ALERTMANAGER:
+            data["alertmanager.yml"] = alertmanager_receiver(connection.webhook_url)
+        return data
+
+    def connection_status(self, data: Mapping[str, str], secret_name: str) -> dict[str, Any]:
+        # The URL carries the token, a secret: status shows where to send, the Secret holds the real URL.
+        masked = data["webhookURL"]
+        for secret in (data.get("webhookToken"), data.get("integrationKey")):
+            if secret:
+                masked = masked.replace(secret, f"<{secret_name}>")
+        return {"webhookURL": masked}
+
+
+def alertmanager_receiver(webhook_url: str) -> str:
+    """A ready-to-use Alertmanager receiver for an alertmanager Integration (written to its connection Secret)."""
+    receiver = {
+        "receivers": [
+            {"name": "signalcraft", "webhook_configs": [{"url": webhook_url, "send_resolved": True, "timeout": "10s"}]}
+        ]
+    }
+    return yaml.safe_dump(receiver, sort_keys=False)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from signalcraft.api import Resource, SignalCraftClient
 from signalcraft.controllers.common import CATEGORY, GROUP, VERSION, ManagedSpec, ManagedStatus
 
 
@@ -83,3 +85,41 @@ class ManagedKind:
     def desired(self, spec: ManagedSpec, references: Mapping[str, ResolvedReference]) -> DesiredState:
         """The API body (snake_case), built from the camelCase spec; the only place names are translated."""
         raise NotImplementedError
+
+    def manifest_spec(self, remote_spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+        """The other direction: a CR spec (camelCase) that declares `remote_spec`, for `signalcraft export`."""
+        return {_camel(key): _camel_keys(value) for key, value in remote_spec.items() if value is not None}
+
+    def remote_status(self, remote: Resource, previous: Mapping[str, Any]) -> dict[str, Any]:
+        """Kind-specific status fields read from the SignalCraft object after a sync (pure)."""
+        return {}
+
+    # Connection details: a kind whose SignalCraft object hands out something to connect with (Integration's webhook
+    # URL and key) names a Secret to write them to. The engine writes it only when absent or owned by the resource.
+
+    def connection_secret(self, spec: ManagedSpec) -> str | None:
+        return None
+
+    async def connection_data(self, api: SignalCraftClient, spec: ManagedSpec, remote_name: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def connection_status(self, data: Mapping[str, str], secret_name: str) -> dict[str, Any]:
+        """Status fields describing the connection without its secrets."""
+        return {}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _camel_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_camel(key): _camel_keys(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_camel_keys(item) for item in value]
+    return value
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -1,4 +1,4 @@
-"""The few Kubernetes calls the engine makes besides kopf's own: Secrets, sibling resources, re-sync nudges."""
+"""The Kubernetes port over lightkube: Secrets, sibling resources, re-sync nudges (the engine's only K8s calls)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from lightkube.types import PatchType
 
 from signalcraft.controllers.common import GROUP, VERSION
 from signalcraft.controllers.kind import ManagedKind
+from signalcraft.controllers.model import KubeError, SecretObject
 
 FIELD_MANAGER = "signalcraft-operator"
 RESYNC_ANNOTATION = f"sync.{GROUP}/requested-by"
@@ -21,10 +22,6 @@ RESYNC_ANNOTATION = f"sync.{GROUP}/requested-by"
 
 Not under `signalcraft.io/`: kopf keeps its own state there and leaves that prefix out of what counts as a change.
 """
-
-
-class KubeError(Exception):
-    """A Kubernetes call failed; the message carries the API server's reason, never Secret data."""
 
 
 def _resource(kind: ManagedKind) -> type[GenericNamespacedResource]:
@@ -36,12 +33,12 @@ def _as_dict(obj: GenericNamespacedResource) -> dict[str, Any]:
     return converted
 
 
-class KubePort:
+class LightkubePort:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
     @classmethod
-    def from_environment(cls) -> KubePort:
+    def from_environment(cls) -> LightkubePort:
         return cls(AsyncClient(field_manager=FIELD_MANAGER))
 
     async def aclose(self) -> None:
@@ -54,22 +51,18 @@ class KubePort:
             raise KubeError(f"namespace {name} has no uid")
         return uid
 
-    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
-        """The Secret's data decoded, or None when it does not exist."""
+    async def read_secret(self, namespace: str, name: str) -> SecretObject | None:
         try:
             secret = await self._client.get(Secret, name, namespace=namespace)
         except ApiError as exc:
             if exc.status.code == 404:
                 return None
             raise KubeError(f"reading Secret {namespace}/{name}: {exc.status.reason}") from None
-        data = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
-        data.update(secret.stringData or {})
-        return data
+        return _secret_object(secret)
 
-    async def write_owned_secret(
+    async def create_secret(
         self, namespace: str, name: str, data: Mapping[str, str], owner: Mapping[str, Any]
-    ) -> None:
-        """Create or update a Secret owned (garbage-collected with) the given custom resource."""
+    ) -> SecretObject:
         secret = Secret(
             metadata=ObjectMeta(
                 name=name,
@@ -87,12 +80,27 @@ class KubePort:
                 ],
             ),
             type="Opaque",
-            stringData=dict(data),
+            data=_encode(data),
         )
         try:
-            await self._client.apply(secret, field_manager=FIELD_MANAGER, force=True)
+            created = await self._client.create(secret)
         except ApiError as exc:
-            raise KubeError(f"writing Secret {namespace}/{name}: {exc.status.reason} {exc.status.message}") from None
+            raise KubeError(f"creating Secret {namespace}/{name}: {exc.status.reason} {exc.status.message}") from None
+        return _secret_object(created)
+
+    async def update_secret(
+        self, namespace: str, name: str, data: Mapping[str, str], resource_version: str
+    ) -> SecretObject:
+        current = await self.read_secret(namespace, name)
+        removed = {key: None for key in (current.data if current is not None else {}) if key not in data}
+        # resourceVersion makes the patch conditional: a Secret changed (or re-created by someone else) meanwhile
+        # answers 409 and the next pass decides again.
+        patch = {"metadata": {"resourceVersion": resource_version}, "data": {**removed, **_encode(data)}}
+        try:
+            updated = await self._client.patch(Secret, name, patch, namespace=namespace, patch_type=PatchType.MERGE)
+        except ApiError as exc:
+            raise KubeError(f"updating Secret {namespace}/{name}: {exc.status.reason} {exc.status.message}") from None
+        return _secret_object(updated)
 
     async def get_resource(self, kind: ManagedKind, namespace: str, name: str) -> dict[str, Any] | None:
         try:
@@ -124,3 +132,19 @@ class KubePort:
         except ApiError as exc:
             if exc.status.code != 404:
                 raise KubeError(f"annotating {kind.kind} {namespace}/{name}: {exc.status.reason}") from None
+
+
+def _encode(data: Mapping[str, str]) -> dict[str, str]:
+    return {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+
+
+def _secret_object(secret: Secret) -> SecretObject:
+    metadata = secret.metadata or ObjectMeta()
+    data = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+    controller = next((ref.uid for ref in metadata.ownerReferences or [] if ref.controller), None)
+    return SecretObject(
+        name=metadata.name or "",
+        data=data,
+        resource_version=metadata.resourceVersion or "",
+        controller_uid=controller,
+    )
