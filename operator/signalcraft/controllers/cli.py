@@ -59,8 +59,8 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP, v1=False)
     settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.handledConfiguration")
-    settings.queueing.worker_limit = config.worker_limit
-    # A worker that lingers for the object's next event holds its slot: keep that short so slots turn over.
+    # No kopf worker_limit: the handlers bound concurrency themselves (Runtime.gate), see there for why.
+    # A worker that lingers for the object's next event holds memory: with thousands of objects, let it go soon.
     settings.queueing.idle_timeout = 0.2
     settings.posting.reporting_component = "signalcraft-operator"
     settings.posting.reporting_instance = config.reporting_instance
@@ -79,7 +79,12 @@ async def run_operator(config: OperatorConfig) -> None:
     cluster_id = config.cluster_id or await kube.namespace_uid("kube-system")
     api = SignalCraftClient(config.api_url, config.api_key.get_secret_value())
     reconciler = Reconciler(api, kube, cluster_id=cluster_id, metrics=metrics)
-    runtime = Runtime(reconciler=reconciler, drift_interval=config.drift_interval, last_event_at={})
+    runtime = Runtime(
+        reconciler=reconciler,
+        drift_interval=config.drift_interval,
+        last_event_at={},
+        gate=asyncio.Semaphore(config.worker_limit),
+    )
     registry = kopf.OperatorRegistry()
     register(registry, runtime)
 

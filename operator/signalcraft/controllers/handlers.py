@@ -8,6 +8,7 @@ indexes, so nothing polls and nothing lists.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ class Runtime:
     reconciler: Reconciler
     drift_interval: float
     last_event_at: dict[str, float]
+    gate: asyncio.Semaphore
+    """Bounds how many objects are reconciled at once. kopf's own worker_limit cannot: with indexes, a worker that
+    holds a slot waits for every object to be indexed, so fewer slots than objects deadlock the start-up."""
 
 
 def _apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, runtime: Runtime) -> None:
@@ -55,11 +59,12 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: Mana
     @kopf.on.create(*resource, registry=registry, param=kind, id="reconcile")
     @kopf.on.update(*resource, registry=registry, param=kind, id="reconcile")
     async def reconcile(*, body: kopf.Body, patch: kopf.Patch, retry: int, param: Any = None, **_: Any) -> None:
-        runtime.reconciler.metrics.in_flight.inc()
-        try:
-            outcome = await runtime.reconciler.reconcile(param, body, mode=Mode.CHANGE, retry=retry)
-        finally:
-            runtime.reconciler.metrics.in_flight.dec()
+        async with runtime.gate:
+            runtime.reconciler.metrics.in_flight.inc()
+            try:
+                outcome = await runtime.reconciler.reconcile(param, body, mode=Mode.CHANGE, retry=retry)
+            finally:
+                runtime.reconciler.metrics.in_flight.dec()
         _apply(outcome, body, patch, runtime)
         if outcome.retry_after is not None:
             raise kopf.TemporaryError(outcome.retry_reason, delay=outcome.retry_after)
@@ -77,12 +82,14 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: Mana
         obj = KubeObject(body)
         if obj.status.get("observedGeneration") != obj.generation:
             return  # a change is being handled (or retried) by the reconcile handler; don't race it
-        outcome = await runtime.reconciler.reconcile(param, body, mode=Mode.DRIFT)
+        async with runtime.gate:
+            outcome = await runtime.reconciler.reconcile(param, body, mode=Mode.DRIFT)
         _apply(outcome, body, patch, runtime)
 
     @kopf.on.delete(*resource, registry=registry, param=kind, id="finalize")
     async def finalize(*, body: kopf.Body, patch: kopf.Patch, retry: int, param: Any = None, **_: Any) -> None:
-        outcome = await runtime.reconciler.finalize(param, body, retry=retry)
+        async with runtime.gate:
+            outcome = await runtime.reconciler.finalize(param, body, retry=retry)
         _apply(outcome, body, patch, runtime)
         if not outcome.finished:
             raise kopf.TemporaryError(outcome.retry_reason, delay=outcome.retry_after or 5.0)
