@@ -31,6 +31,10 @@ def remote(spec: dict[str, Any] | None = None, *, owner: str | None = ME, versio
         manager=Manager(identity=owner) if owner is not None else None,
         version=version,
         etag=f'"{version}"',
+        labels={},
+        status={},
+        created_at="2026-12-01T00:00:00Z",
+        updated_at="2026-12-01T00:00:00Z",
     )
 
 

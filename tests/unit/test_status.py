@@ -13,7 +13,18 @@ from signalcraft.controllers.model import KubeError, KubeObject
 from signalcraft.controllers.status import PassResult, backoff_delay, compute_status
 
 NOW = "2026-12-02T01:00:00Z"
-REMOTE = Resource(name="ns.p", id="ap_1", spec={}, manager=Manager(identity="me"), version=4, etag='"4"')
+REMOTE = Resource(
+    name="ns.p",
+    id="ap_1",
+    spec={},
+    manager=Manager(identity="me"),
+    version=4,
+    etag='"4"',
+    labels={},
+    status={},
+    created_at="2026-12-01T00:00:00Z",
+    updated_at="2026-12-01T00:00:00Z",
+)
 
 
 def synced_status(**extra: Any) -> dict[str, Any]:
