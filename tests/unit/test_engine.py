@@ -73,6 +73,8 @@ async def harness(admin_key: tuple[Path, str]) -> AsyncIterator[Harness]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with SignalCraftClient("http://signalcraft.test", key, transport=transport) as api:
+            # Escalation targets must name people who exist in SignalCraft.
+            await api.put("users", "ada", {"email": "ada@example.com"})
             kube = FakeKube()
             yield Harness(Reconciler(api, kube, cluster_id="engine-test", metrics=OperatorMetrics()), kube, api)
 
