@@ -14,7 +14,7 @@ export UV_PYTHON_PREFERENCE := only-system
 export SIGNALCRAFT_PIP := $(CACHE)/uv-$(UV_VERSION)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: help setup system tools lint test test-unit test-contract test-e2e test-terraform terraform-cli terraform-docs demo crds openapi bench clean-cluster
+.PHONY: help setup system tools lint test test-unit test-contract test-e2e test-browser test-terraform terraform-cli terraform-docs demo crds openapi bench clean-cluster
 
 help:
 	@echo "make demo   - set everything up and run the demo"
@@ -47,8 +47,11 @@ lint: setup
 	$(BIN)/mypy
 	PYTHONPATH=operator $(BIN)/lint-imports
 
+# The browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop running in the
+# main thread for as long as its session fixture lives, which would break every asyncio test after it.
 test: lint tools
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --ignore=tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 	$(MAKE) test-terraform
 
 # The Terraform provider: gofmt, go vet, and go test ./... with the acceptance tests on, against the real API server
@@ -73,6 +76,9 @@ test-contract: setup
 
 test-e2e: tools
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+test-browser: tools
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 demo: tools
 	$(BIN)/signalcraft demo
