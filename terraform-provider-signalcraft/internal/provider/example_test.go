@@ -3,8 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -117,4 +119,56 @@ func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	r.exchanges = append(r.exchanges, exchange{sent: sent, answered: time.Now(), status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")})
 	r.mu.Unlock()
 	return resp, nil
+}
+
+// 503 is retried after its Retry-After: another process holds SQLite's write lock for 2.5 s (a real lock, taken
+// with Python's sqlite3), so the API answers 503 storage-busy until it lets go; the write then succeeds once.
+func TestAccServiceUnavailableIsRetriedAfterRetryAfter(t *testing.T) {
+	skipUnlessAcc(t)
+	busy, err := startAPI("--busy-timeout", "0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.stop()
+	python := filepath.Join(filepath.Dir(signalcraftBinary()), "python")
+	holder := exec.Command(python, "-c", `import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(2.5)
+c.execute("ROLLBACK")`, filepath.Join(busy.dir, "signalcraft.db"))
+	stdout, _ := holder.StdoutPipe()
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Wait()
+	line := make([]byte, 7)
+	if _, err := io.ReadFull(stdout, line); err != nil || string(line) != "locked\n" {
+		t.Fatalf("the lock holder did not start: %q %v", line, err)
+	}
+	recorder := &recordingTransport{next: http.DefaultTransport}
+	client := &Client{BaseURL: busy.URL, APIKey: busy.Key, Identity: testIdentity, HTTP: &http.Client{Transport: recorder}, MaxRetries: 20, MaxRetryWait: time.Minute}
+	body := map[string]any{"spec": map[string]any{"members": []any{}}}
+	if _, err := client.Put(context.Background(), "/v1/teams/while-locked", body, true, 0); err != nil {
+		t.Fatalf("the write failed despite retries: %v", err)
+	}
+	unavailable := 0
+	for i, e := range recorder.exchanges {
+		if e.status != http.StatusServiceUnavailable {
+			continue
+		}
+		unavailable++
+		if e.retryAfter == "" {
+			t.Fatal("a 503 without Retry-After")
+		}
+		var seconds float64
+		fmt.Sscan(e.retryAfter, &seconds)
+		if waited := recorder.exchanges[i+1].sent.Sub(e.answered); waited < time.Duration(seconds*float64(time.Second))-10*time.Millisecond {
+			t.Fatalf("retried after %v, Retry-After said %ss", waited, e.retryAfter)
+		}
+	}
+	last := recorder.exchanges[len(recorder.exchanges)-1]
+	if unavailable == 0 || last.status != http.StatusCreated {
+		t.Fatalf("%d answers 503, last %d: the lock did not show", unavailable, last.status)
+	}
 }
