@@ -130,7 +130,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cliConfig.Close()
-	defer os.Remove(cliConfig.Name())
 	os.Setenv("TF_CLI_CONFIG_FILE", cliConfig.Name())
 	server, err := startAPI()
 	if err != nil {
@@ -143,6 +142,7 @@ func TestMain(m *testing.M) {
 	os.Setenv("SIGNALCRAFT_MANAGER_IDENTITY", testIdentity)
 	code := m.Run()
 	server.stop()
+	os.Remove(cliConfig.Name())
 	os.Exit(code)
 }
 
