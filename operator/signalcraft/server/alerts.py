@@ -53,7 +53,8 @@ async def ingest(
     Events that do not name an alert policy go through the routing rules, which may suppress them, change their
     severity or route them to a policy. Rules are evaluated before the write transaction, never under its lock.
     """
-    touched: list[str] = []
+    touched: dict[str, None] = {}
+    received: set[str] = set()
     routed: list[tuple[AlertEvent, str | None, str | None]] = []
     table = await routing.load(db) if alert_policy is None else None
     for original in events:
@@ -98,19 +99,20 @@ async def ingest(
                     now,
                 ),
             )
-            before, after, severity = await _refresh_group(tx, group_id, now)
+            before, after, severity = await _refresh_group(tx, group_id, now, added=int(known is None))
             await ticketing.automate(tx, group_id, severity, new_group, new_alert=known is None and not new_group)
             if after == AlertStatus.RESOLVED.value and before != after and not new_group:
                 await ticketing.on_group_resolved(tx, group_id, from_ticket_system=None)
-            if group_id not in touched:
-                touched.append(group_id)
+            touched.setdefault(group_id)
             if event.integration:
-                await tx.execute(
-                    "UPDATE resources SET status = json_set(status, '$.last_event_received_at', ?) "
-                    "WHERE collection = 'integrations' AND name = ?",
-                    (now, event.integration),
-                )
-    return touched
+                received.add(event.integration)
+        for integration in sorted(received):  # once per integration and request, not per event
+            await tx.execute(
+                "UPDATE resources SET status = json_set(status, '$.last_event_received_at', ?) "
+                "WHERE collection = 'integrations' AND name = ?",
+                (now, integration),
+            )
+    return list(touched)
 
 
 async def _upsert_group(
@@ -158,29 +160,50 @@ async def _upsert_group(
 _SEVERITY_ORDER = [Severity.CRITICAL.value, Severity.ERROR.value, Severity.WARNING.value, Severity.INFO.value]
 
 
-async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str) -> tuple[str, str, str]:
-    """A group fires while any alert fires, is acknowledged when none fires but one is acknowledged, else resolved.
+async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str, *, added: int = 0) -> tuple[str, str, str]:
+    """A group fires while any alert fires, is acknowledged when none fires but one is acknowledged, else resolved;
+    its severity and summary are those of its worst alert still open (of all alerts once resolved).
 
-    Returns (status before, status after, severity after).
+    The cost does not grow with the group: a handful of lookups on the (group, status, severity) index, and the
+    count kept up to date by `added` (alerts this change created). Returns (status before, after, severity after).
     """
-    previous = await (await tx.execute("SELECT status FROM alert_groups WHERE id = ?", (group_id,))).fetchone()
-    cursor = await tx.execute("SELECT status, severity, summary FROM alerts WHERE group_id = ?", (group_id,))
-    alerts = list(await cursor.fetchall())
-    statuses = {row["status"] for row in alerts}
-    if AlertStatus.FIRING.value in statuses:
+    previous = await (
+        await tx.execute("SELECT status, severity, summary, alert_count FROM alert_groups WHERE id = ?", (group_id,))
+    ).fetchone()
+    assert previous is not None
+
+    async def any_alert(statuses: tuple[str, ...], severity: str | None = None) -> aiosqlite.Row | None:
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"SELECT summary, severity FROM alerts WHERE group_id = ? AND status IN ({marks})"  # noqa: S608
+        args: tuple[str, ...] = (group_id, *statuses)
+        if severity is not None:
+            sql, args = f"{sql} AND severity = ?", (*args, severity)
+        return await (await tx.execute(f"{sql} LIMIT 1", args)).fetchone()
+
+    if await any_alert((AlertStatus.FIRING.value,)):
         status = AlertStatus.FIRING.value
-    elif AlertStatus.ACKNOWLEDGED.value in statuses:
+    elif await any_alert((AlertStatus.ACKNOWLEDGED.value,)):
         status = AlertStatus.ACKNOWLEDGED.value
     else:
         status = AlertStatus.RESOLVED.value
-    active = [row for row in alerts if row["status"] != AlertStatus.RESOLVED.value] or alerts
-    worst = min(active, key=lambda row: _SEVERITY_ORDER.index(row["severity"]))
+    considered = (
+        (AlertStatus.FIRING.value, AlertStatus.ACKNOWLEDGED.value)
+        if status != AlertStatus.RESOLVED.value
+        else (AlertStatus.RESOLVED.value,)
+    )
+    worst = None
+    for severity in _SEVERITY_ORDER:
+        worst = await any_alert(considered, severity)
+        if worst is not None:
+            break
+    severity_after = str(worst["severity"]) if worst is not None else str(previous["severity"])
+    summary = str(worst["summary"]) if worst is not None else str(previous["summary"])
     await tx.execute(
         "UPDATE alert_groups SET status = ?, severity = ?, summary = ?, alert_count = ?, updated_at = ?, "
         "resolved_at = CASE WHEN ? = 'resolved' THEN coalesce(resolved_at, ?) ELSE NULL END WHERE id = ?",
-        (status, worst["severity"], worst["summary"], len(alerts), now, status, now, group_id),
+        (status, severity_after, summary, int(previous["alert_count"]) + added, now, status, now, group_id),
     )
-    return (previous["status"] if previous is not None else status), status, str(worst["severity"])
+    return str(previous["status"]), status, severity_after
 
 
 async def set_group_status(

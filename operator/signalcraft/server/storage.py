@@ -69,6 +69,10 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX ticket_jobs_due ON ticket_jobs (state, next_attempt_at);
     """,
+    # 4: a group's state from a few index lookups instead of reading all its alerts on every event
+    """
+    CREATE INDEX alerts_group_state ON alerts (group_id, status, severity);
+    """,
 )
 
 
