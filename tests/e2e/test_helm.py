@@ -48,7 +48,7 @@ PROMETHEUS_OPERATOR_KINDS = {"ServiceMonitor", "AlertmanagerConfig"}
         [],
         ["--set", "clusterId=prod-eu"],
         ["--set", "crds.enabled=false", "--set", "webhook.enabled=false"],
-        ["--set", "webhook.replicas=1", "--set", "webhook.spool.persistentVolumeClaim=spool"],
+        ["--set", "webhook.replicas=1", "--set", "webhook.spool.volume=emptyDir"],
     ],
     ids=["default", "cluster-id", "no-crds-no-webhook", "single-webhook"],
 )
@@ -316,7 +316,7 @@ def test_cluster_wide_install_adopts_crds_and_uninstall_keeps_them(
     # the generated integrations CRD carries an empty `properties: {}` the API server drops, so helm's and kubectl's
     # server-side applies disagree on the atomic .spec.versions.
     adopt = ("--take-ownership", "--force-conflicts")
-    release = install(crds, api, tmp_path, "scw", "--set", "webhook.enabled=false", *adopt)
+    release = install(crds, api, tmp_path, "scw", "--set", "webhook.enabled=false", "--set", "clusterWide=true", *adopt)
     team = crds.create_namespace("anywhere")
     as_operator = release.as_service_account("operator")
     expected = expand(OPERATOR_RULES + CLUSTER_ID_RULES)
@@ -341,3 +341,35 @@ def test_cluster_wide_install_adopts_crds_and_uninstall_keeps_them(
     assert crds.kubectl("get", "clusterrole", "scw-signalcraft-operator", check=False).returncode != 0
     crds.kubectl("get", "crd", "alertpolicies.signalcraft.io", "escalationpolicies.signalcraft.io")
     crds.kubectl("get", "escalationpolicy", "db-oncall", "-n", team)
+
+
+def test_default_install_is_namespaced_and_works_without_listing_secrets(
+    crds: Cluster, api: ApiServer, tmp_path: Path
+) -> None:
+    """Namespaced mode is the default (the release's namespace); with operator.secrets.watch=false the operator may
+    get, create and patch Secrets there and nothing else — and still syncs and writes its connection Secret."""
+    values = ("--set", "webhook.enabled=false", "--set", "crds.enabled=false", "--set", "operator.secrets.watch=false")
+    release = install(crds, api, tmp_path, "scd", *values)
+    elsewhere = crds.create_namespace("not-watched")
+    as_operator = release.as_service_account("operator")
+    narrow = [
+        {**rule, "verbs": ["get", "create", "patch"]} if rule["resources"] == ["secrets"] else rule
+        for rule in OPERATOR_RULES
+    ]
+    assert granted_beyond_defaults(as_operator, crds, release.namespace, tmp_path) == expand(narrow + CLUSTER_ID_RULES)
+    assert granted_beyond_defaults(as_operator, crds, elsewhere, tmp_path) == expand(CLUSTER_ID_RULES)
+    for verb in ("list", "watch", "delete", "update"):
+        allowed = as_operator.kubectl("auth", "can-i", verb, "secrets", "-n", release.namespace, check=False)
+        assert allowed.stdout.strip() == "no", verb
+    operator = release.start(
+        "operator", {8080: free_port(), 8081: free_port()}, {"KUBECONFIG": str(as_operator.kubeconfig)}, []
+    )
+    try:
+        crds.kubectl("apply", "-n", release.namespace, "-f", str(SAMPLES / "integration.yaml"))
+        wait_condition(crds, "integration", release.namespace, "cluster-alertmanager", "Ready", "True")
+        connection = release.read_secret("cluster-alertmanager-signalcraft")
+        assert connection["webhookURL"].startswith(api.url)
+    finally:
+        operator.stop()
+    assert "Forbidden" not in operator.log(), operator.log()[-3000:]
+    helm("uninstall", "scd", "-n", release.namespace, env=crds.env)

@@ -314,6 +314,40 @@ spec:
     assert stored["version"] > version
 
 
+def test_a_connection_secret_someone_else_owns_is_never_taken_over(
+    operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote
+) -> None:
+    crds.kubectl("create", "secret", "generic", "taken", "-n", namespace, "--from-literal=password=keep-me")
+    crds.apply(
+        """
+apiVersion: signalcraft.io/v1alpha1
+kind: Integration
+metadata: {name: events}
+spec:
+  type: events-api
+  writeConnectionSecretToRef: {name: taken}
+""",
+        namespace,
+    )
+    refused = wait_condition(crds, "integration", namespace, "events", "Ready", "False", "ConnectionSecretConflict")
+    assert condition(refused, "Stalled")["status"] == "True"
+    assert condition(refused, "Synced")["status"] == "True", "the SignalCraft object itself is in sync"
+    assert "taken" in wait_event(crds, namespace, "events", "ConnectionSecretConflict")
+    secret = crds.kubectl_json("get", "secret", "taken", "-n", namespace)
+    assert base64.b64decode(secret["data"]["password"]).decode() == "keep-me"
+    assert set(secret["data"]) == {"password"}
+    assert not secret["metadata"].get("ownerReferences"), "ownership must not be taken"
+    # Deleting the Secret's owner-to-be must not garbage-collect it; freeing the name lets the operator write its own.
+    crds.kubectl("delete", "secret", "taken", "-n", namespace)
+    ready = wait_condition(crds, "integration", namespace, "events", "Ready", "True")
+    written = crds.kubectl_json("get", "secret", "taken", "-n", namespace)
+    assert written["metadata"]["ownerReferences"][0]["uid"] == ready["metadata"]["uid"]
+    crds.kubectl("create", "secret", "generic", "bystander", "-n", namespace, "--from-literal=k=v")
+    crds.kubectl("delete", "integration", "events", "-n", namespace, "--timeout=60s")
+    crds.kubectl("get", "secret", "bystander", "-n", namespace)
+    assert remote.get("integrations", f"{namespace}.events") is None
+
+
 def test_suspend_stops_api_calls(operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote) -> None:
     apply_samples(crds, namespace)
     wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")

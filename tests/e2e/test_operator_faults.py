@@ -9,11 +9,14 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from tests.e2e.test_operator import Remote, condition, events, get, wait_condition, wait_event
 from tests.support.api_server import ApiServer, running_api_server
-from tests.support.faults import throttling_proxy
+from tests.support.faults import tcp_proxy, throttling_proxy
+from tests.support.helm import OPERATOR_RULES
 from tests.support.kube import Cluster
 from tests.support.operator import running_operator, start_operator
 from tests.support.processes import wait_until
@@ -139,3 +142,54 @@ def test_second_cluster_gets_a_management_conflict(crds: Cluster, api: ApiServer
         assert stored is not None
         assert stored["spec"]["severity"] == "critical", "the second cluster must not overwrite the first's object"
         assert get(crds, "alertpolicy", first, "owner")["status"]["remoteId"] == stored["id"]
+
+
+def test_a_dead_watch_fails_liveness_until_it_recovers(
+    crds: Cluster, namespace: str, api: ApiServer, tmp_path: Path
+) -> None:
+    """The watch dies for real: the operator's RBAC is revoked and its connections to kube-apiserver are cut, so every
+    reconnect is refused. /healthz must fail (not stay green over a blind operator) and recover with the RBAC."""
+    crds.kubectl("create", "serviceaccount", "operator", "-n", namespace)
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "operator"}}
+    crds.apply(yaml.safe_dump({**role, "rules": OPERATOR_RULES}), namespace)
+    binding = yaml.safe_dump(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "operator"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "operator"},
+            "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": namespace}],
+        }
+    )
+    crds.apply(binding, namespace)
+    kubeconfig = crds.service_account_kubeconfig(namespace, "operator", tmp_path / "sa.kubeconfig")
+    config = yaml.safe_load(kubeconfig.read_text())
+    server = urlsplit(config["clusters"][0]["cluster"]["server"])
+    assert server.hostname is not None
+    assert server.port is not None
+    with tcp_proxy(server.hostname, server.port) as proxy:
+        config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+        kubeconfig.write_text(yaml.safe_dump(config))
+        with running_operator(
+            crds,
+            api.url,
+            api.admin_key,
+            tmp_path / "op",
+            namespaces=[namespace],
+            cluster_id="liveness",
+            kubeconfig=kubeconfig,
+            extra_args=["--watch-silence-limit", "3"],
+        ) as operator:
+            crds.apply(policy("before"), namespace)
+            wait_condition(crds, "alertpolicy", namespace, "before", "Ready", "True")
+            assert operator.healthy()
+
+            crds.kubectl("delete", "rolebinding", "operator", "-n", namespace)
+            assert proxy.sever() > 0, "the operator had no open connection to cut"
+            crds.apply(policy("during"), namespace)
+            wait_until(lambda: not operator.healthy(), timeout=90, interval=1, what="/healthz to fail")
+            assert operator.program.running, "a dead watch must fail liveness, not crash the operator silently"
+
+            crds.apply(binding, namespace)
+            wait_until(operator.healthy, timeout=120, interval=1, what="/healthz to recover")
+            wait_condition(crds, "alertpolicy", namespace, "during", "Ready", "True")

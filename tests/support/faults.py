@@ -5,6 +5,9 @@ Faults are injected the way they happen in production — an HTTP server answeri
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,3 +79,70 @@ def throttling_proxy(upstream: str) -> Iterator[ThrottlingProxy]:
     proxy = ThrottlingProxy(upstream)
     with serving_in_thread(proxy.app(), proxy.port):
         yield proxy
+
+
+class TcpProxy:
+    """A byte-level TCP relay (TLS passes through untouched) whose open connections can be cut at will — the way a
+    load balancer or an API server restart drops long-running watches."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            with self._lock:
+                self._open.difference_update((source, target))
+
+    def sever(self) -> int:
+        """Cut every open connection (new ones are still relayed); returns how many were cut."""
+        with self._lock:
+            cut = list(self._open)
+        for end in cut:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+        return len(cut) // 2
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        self.sever()
+
+
+@contextmanager
+def tcp_proxy(upstream_host: str, upstream_port: int) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(upstream_host, upstream_port)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

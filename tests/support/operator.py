@@ -50,6 +50,8 @@ def start_operator(
     drift_interval: float = 300.0,
     worker_limit: int = 50,
     name: str = "operator",
+    kubeconfig: Path | None = None,
+    extra_args: Sequence[str] = (),
 ) -> OperatorProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     key_file = workdir / f"{name}.key"
@@ -75,7 +77,9 @@ def start_operator(
         argv += ["--cluster-id", cluster_id]
     for namespace in namespaces:
         argv += ["--namespace", namespace]
-    program = Program(argv, workdir / f"{name}.log", env={"KUBECONFIG": str(cluster.kubeconfig)}).start()
+    argv += list(extra_args)
+    env = {"KUBECONFIG": str(kubeconfig or cluster.kubeconfig)}
+    program = Program(argv, workdir / f"{name}.log", env=env).start()
     running = OperatorProcess(program, health_port, metrics_port)
 
     def ready() -> bool:

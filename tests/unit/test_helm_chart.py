@@ -52,6 +52,7 @@ SEVERAL_INTEGRATIONS = [
 
 COMBINATIONS = {
     "default": [],
+    "cluster-wide": ["--set", "clusterWide=true"],
     "namespaced": ["--set", "watchNamespaces={team-a,team-b}", "--set", "clusterId=prod-eu"],
     "no-crds-no-webhook": ["--set", "crds.enabled=false", "--set", "webhook.enabled=false"],
     "prometheus-operator": [
@@ -67,11 +68,23 @@ COMBINATIONS = {
 }
 
 EXPECTED_KINDS = {
-    "default": {
+    "cluster-wide": {
         "CustomResourceDefinition": 3,
         "ServiceAccount": 2,
         "ClusterRole": 2,
         "ClusterRoleBinding": 2,
+        "Deployment": 1,
+        "StatefulSet": 1,
+        "Service": 2,
+        "PodDisruptionBudget": 1,
+    },
+    "default": {
+        "CustomResourceDefinition": 3,
+        "ServiceAccount": 2,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
         "Deployment": 1,
         "StatefulSet": 1,
         "Service": 2,
@@ -89,16 +102,20 @@ EXPECTED_KINDS = {
     },
     "no-crds-no-webhook": {
         "ServiceAccount": 1,
-        "ClusterRole": 2,
-        "ClusterRoleBinding": 2,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
         "Deployment": 1,
         "Service": 1,
     },
     "prometheus-operator": {
         "CustomResourceDefinition": 3,
         "ServiceAccount": 2,
-        "ClusterRole": 2,
-        "ClusterRoleBinding": 2,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
         "Deployment": 1,
         "StatefulSet": 1,
         "Service": 2,
@@ -109,8 +126,10 @@ EXPECTED_KINDS = {
     "webhook-several-integrations": {
         "CustomResourceDefinition": 3,
         "ServiceAccount": 2,
-        "ClusterRole": 2,
-        "ClusterRoleBinding": 2,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
         "Deployment": 1,
         "StatefulSet": 1,
         "Service": 2,
@@ -120,8 +139,10 @@ EXPECTED_KINDS = {
     "single-webhook-on-an-emptydir": {
         "CustomResourceDefinition": 3,
         "ServiceAccount": 2,
-        "ClusterRole": 2,
-        "ClusterRoleBinding": 2,
+        "ClusterRole": 1,
+        "ClusterRoleBinding": 1,
+        "Role": 1,
+        "RoleBinding": 1,
         "Deployment": 1,
         "StatefulSet": 1,
         "Service": 1,
@@ -137,7 +158,7 @@ def test_lint_strict_and_the_objects_each_combination_renders(combination: str) 
 
 
 def test_cluster_wide_mode_grants_exactly_the_operator_rules() -> None:
-    documents = render()
+    documents = render("--set", "clusterWide=true")
     roles = by_kind(documents, "ClusterRole")
     assert roles[f"{RELEASE}-signalcraft-operator"]["rules"] == OPERATOR_RULES
     assert roles[f"{RELEASE}-signalcraft-operator-cluster-id"]["rules"] == CLUSTER_ID_RULES
@@ -146,6 +167,32 @@ def test_cluster_wide_mode_grants_exactly_the_operator_rules() -> None:
             {"kind": "ServiceAccount", "name": f"{RELEASE}-signalcraft-operator", "namespace": "signalcraft"}
         ]
     assert "--namespace" not in " ".join(container(documents, "operator")["args"])
+
+
+def test_default_is_namespaced_to_the_release_namespace() -> None:
+    documents = render()
+    (role,) = of_kind(documents, "Role")
+    assert role["metadata"]["namespace"] == "signalcraft"
+    assert role["rules"] == OPERATOR_RULES
+    assert [role["rules"] for role in by_kind(documents, "ClusterRole").values()] == [CLUSTER_ID_RULES]
+    assert "--namespace=signalcraft" in container(documents, "operator")["args"]
+
+
+def test_without_the_secret_watch_secrets_are_never_listed() -> None:
+    documents = render("--set", "operator.secrets.watch=false")
+    (role,) = of_kind(documents, "Role")
+    (secrets,) = [rule for rule in role["rules"] if rule["resources"] == ["secrets"]]
+    assert secrets["verbs"] == ["get", "create", "patch"]
+    assert "--no-secret-watch" in container(documents, "operator")["args"]
+
+
+def test_cluster_mode_and_a_namespace_list_contradict() -> None:
+    failed = helm(
+        "template", "x", str(CHART), "--set", f"api.url={TEST_API_URL}", "--set", "clusterWide=true",
+        "--set", "watchNamespaces={a}", check=False,
+    )  # fmt: skip
+    assert failed.returncode != 0
+    assert "leave watchNamespaces empty" in failed.stderr
 
 
 def test_namespaced_mode_grants_nothing_cluster_wide() -> None:

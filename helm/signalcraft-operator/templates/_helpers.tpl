@@ -25,3 +25,10 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "signalcraft.operatorServiceAccount" -}}{{ include "signalcraft.fullname" . }}-operator{{- end }}
 {{- define "signalcraft.webhookServiceAccount" -}}{{ include "signalcraft.fullname" . }}-webhook{{- end }}
+
+{{- /* The namespaces the operator watches in namespaced mode: watchNamespaces, or the release's own. */}}
+{{- define "signalcraft.watchedNamespaces" -}}
+{{- join "," (.Values.watchNamespaces | default (list .Release.Namespace)) }}
+{{- end }}
+
+{{- define "signalcraft.kinds" -}}alertpolicies,escalationpolicies,integrations{{- end }}

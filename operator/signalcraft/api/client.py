@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from types import TracebackType
 from typing import Any, overload
 
@@ -62,8 +63,13 @@ class SignalCraftClient:
         max_retries: int = 3,
         user_agent: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        api_key_file: Path | None = None,
     ) -> None:
+        """`api_key_file`: where the key came from (a mounted Secret); re-read when the server answers 401, so a
+        rotated key is picked up without a restart."""
         self._max_retries = max_retries
+        self._api_key = api_key
+        self._api_key_file = api_key_file
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": user_agent or _user_agent()},
@@ -113,6 +119,8 @@ class SignalCraftClient:
             else:
                 if response.status_code < 400:
                     return response
+                if response.status_code == 401 and self._reload_api_key():
+                    continue  # the mounted key was rotated: the same request, once, with the new key
                 failure = errors.error_for(response.status_code, _problem(response), _retry_after(response))
                 retry_after = failure.retry_after if isinstance(failure, errors.ApiError) else None
             if not errors.is_transient(failure) or attempt >= self._max_retries:
@@ -120,6 +128,20 @@ class SignalCraftClient:
             delay = min(MAX_BACKOFF, 0.2 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311 - jitter
             await asyncio.sleep(max(delay, retry_after or 0.0))
             attempt += 1
+
+    def _reload_api_key(self) -> bool:
+        """Read the key file again; true when it now holds a different key (which the client then uses)."""
+        if self._api_key_file is None:
+            return False
+        try:
+            key = self._api_key_file.read_text().strip()
+        except OSError:
+            return False
+        if not key or key == self._api_key:
+            return False
+        self._api_key = key
+        self._http.headers["Authorization"] = f"Bearer {key}"
+        return True
 
     # ------------------------------------------------------------ resources
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,15 +27,14 @@ from signalcraft.controllers.registry import KINDS
 
 log = logging.getLogger("signalcraft.operator")
 
-WATCH_SILENCE_LIMIT = 300.0
-"""A kind's watch that delivered nothing for this long is checked against a fresh LIST by the health probe."""
-
 
 class OperatorConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     api_url: str = Field(min_length=1)
     api_key: SecretStr
+    api_key_file: Path | None = None
+    """Re-read when SignalCraft answers 401: a rotated key is used without a restart."""
     cluster_id: str | None = None
     namespaces: tuple[str, ...] = ()
     worker_limit: int = Field(default=50, ge=1, le=1000)
@@ -41,6 +42,10 @@ class OperatorConfig(BaseModel):
     health_port: int = Field(default=8080, ge=0, le=65535)
     metrics_port: int = Field(default=8081, ge=0, le=65535)
     reporting_instance: str = "signalcraft-operator"
+    watch_silence_limit: float = Field(default=300.0, gt=0)
+    """A kind's watch silent this long is checked against a LIST by the liveness probe (see watches_alive)."""
+    secret_watch: bool = True
+    """Watch Secrets so a rotated credential re-syncs at once; off, rotations are found by the drift check."""
 
 
 async def _serve_metrics(metrics: OperatorMetrics, port: int) -> web.AppRunner:
@@ -69,6 +74,10 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.watching.server_timeout = 600
     settings.watching.client_timeout = 660
     settings.execution.default_backoff = 10
+    # kopf gives up on a failing Kubernetes request after about a minute and then stops the whole operator when that
+    # request was a watch (403 after an RBAC change, an API server away for longer). Keep retrying instead: the
+    # liveness probe reports the dead watch, and the watch resumes by itself once the cause is gone.
+    settings.networking.error_backoffs = _RetryForever()
     # The kinds are known up front: no CRD or namespace discovery, so RBAC needs no list/watch on either.
     settings.scanning.disabled = True
 
@@ -77,7 +86,7 @@ async def run_operator(config: OperatorConfig) -> None:
     metrics = OperatorMetrics()
     kube = LightkubePort.from_environment()
     cluster_id = config.cluster_id or await kube.namespace_uid("kube-system")
-    api = SignalCraftClient(config.api_url, config.api_key.get_secret_value())
+    api = SignalCraftClient(config.api_url, config.api_key.get_secret_value(), api_key_file=config.api_key_file)
     reconciler = Reconciler(api, kube, cluster_id=cluster_id, metrics=metrics)
     runtime = Runtime(
         reconciler=reconciler,
@@ -86,7 +95,7 @@ async def run_operator(config: OperatorConfig) -> None:
         gate=asyncio.Semaphore(config.worker_limit),
     )
     registry = kopf.OperatorRegistry()
-    register(registry, runtime)
+    register(registry, runtime, secret_watch=config.secret_watch)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -106,9 +115,14 @@ async def run_operator(config: OperatorConfig) -> None:
         for kind in KINDS:
             last = runtime.last_event_at.get(kind.kind, started)
             ages[kind.kind] = round(now - last, 1)
-            if now - last < WATCH_SILENCE_LIMIT:
+            if now - last < config.watch_silence_limit:
                 continue
-            newest = await kube.newest_change(kind, config.namespaces)
+            try:
+                newest = await kube.newest_change(kind, config.namespaces)
+            except Exception as exc:  # any failure to check means liveness cannot be vouched for
+                # Permanent: kopf would otherwise retry the probe while /healthz waits, instead of answering 500.
+                message = f"the {kind.kind} watch is silent and listing to check it failed: {type(exc).__name__}"
+                raise kopf.PermanentError(message) from None
             if newest and _age_seconds(newest) < now - last:
                 raise kopf.PermanentError(f"the {kind.kind} watch has seen nothing while objects changed")
         return ages
@@ -128,6 +142,13 @@ async def run_operator(config: OperatorConfig) -> None:
             await runner.cleanup()
         await api.aclose()
         await kube.aclose()
+
+
+class _RetryForever:
+    """Backoffs of 1, 1, 2, 3, 5, 8, 13, 21 s, then 30 s for ever; not Sized, so kopf never escalates."""
+
+    def __iter__(self) -> Iterator[float]:
+        return itertools.chain((1.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0), itertools.repeat(30.0))
 
 
 def _age_seconds(timestamp: str) -> float:
@@ -150,6 +171,19 @@ def _age_seconds(timestamp: str) -> float:
 @click.option("--drift-interval", type=float, default=300.0, show_default=True, help="Seconds between drift checks.")
 @click.option("--health-port", type=int, default=8080, show_default=True, help="Liveness endpoint port (0: off).")
 @click.option("--metrics-port", type=int, default=8081, show_default=True, help="Prometheus metrics port (0: off).")
+@click.option(
+    "--watch-silence-limit",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Seconds a watch may stay silent before liveness checks it against a LIST.",
+)
+@click.option(
+    "--secret-watch/--no-secret-watch",
+    default=True,
+    show_default=True,
+    help="Watch Secrets to re-sync at once on rotation (needs list/watch on Secrets); off: at the next drift check.",
+)
 @click.option("--verbose", is_flag=True, help="Log at debug level.")
 def operator(  # noqa: PLR0917 - click passes every option positionally by name
     api_url: str,
@@ -161,6 +195,8 @@ def operator(  # noqa: PLR0917 - click passes every option positionally by name
     drift_interval: float,
     health_port: int,
     metrics_port: int,
+    watch_silence_limit: float,
+    secret_watch: bool,
     verbose: bool,
 ) -> None:
     """Reconcile AlertPolicy, EscalationPolicy and Integration resources with the SignalCraft API."""
@@ -177,11 +213,14 @@ def operator(  # noqa: PLR0917 - click passes every option positionally by name
     config = OperatorConfig(
         api_url=api_url,
         api_key=SecretStr(key),
+        api_key_file=api_key_file,
         cluster_id=cluster_id,
         namespaces=namespaces,
         worker_limit=worker_limit,
         drift_interval=drift_interval,
         health_port=health_port,
         metrics_port=metrics_port,
+        watch_silence_limit=watch_silence_limit,
+        secret_watch=secret_watch,
     )
     asyncio.run(run_operator(config))

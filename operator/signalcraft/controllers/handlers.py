@@ -46,10 +46,10 @@ def _apply(outcome: Outcome, body: kopf.Body, patch: kopf.Patch, runtime: Runtim
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
-def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
+def register(registry: kopf.OperatorRegistry, runtime: Runtime, *, secret_watch: bool = True) -> None:
     for kind in KINDS:
         _register_kind(registry, runtime, kind)
-    _register_dependency_nudges(registry, runtime)
+    _register_dependency_nudges(registry, runtime, secret_watch=secret_watch)
 
 
 def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: ManagedKind) -> None:
@@ -104,7 +104,7 @@ def _index_id(kind: ManagedKind) -> str:
     return f"dependencies_{kind.plural}"
 
 
-def _register_dependency_nudges(registry: kopf.OperatorRegistry, runtime: Runtime) -> None:
+def _register_dependency_nudges(registry: kopf.OperatorRegistry, runtime: Runtime, *, secret_watch: bool) -> None:
     """Each kind indexes what its objects depend on; a dependency's change nudges exactly the objects waiting for it.
 
     Index keys: ("ref", namespace, kind, name) for custom resources, ("secret", namespace, name) for Secrets. Values:
@@ -133,6 +133,8 @@ def _register_dependency_nudges(registry: kopf.OperatorRegistry, runtime: Runtim
 
     for kind in KINDS:
         _register_ready_nudge(registry, kind, nudge)
+    if not secret_watch:
+        return
 
     @kopf.on.event("", "v1", "secrets", registry=registry)
     async def secret_changed(
