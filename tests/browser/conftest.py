@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Response,
+    expect,
+    sync_playwright,
+)
 from tests.support.api_server import ApiServer, running_api_server
 
 CHROMIUM = os.environ.get("SIGNALCRAFT_CHROMIUM", "/usr/bin/chromium")
@@ -104,10 +114,61 @@ def web(context: BrowserContext, api: ApiServer) -> Iterator[BrowserPage]:
     checked = BrowserPage(page, api.url)
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
+        # A page answered with 4xx on purpose (a refusal) is logged as "Failed to load resource"; failed
+        # subresources (a missing script, style or logo) are caught below instead.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
             checked.errors.append(message.text)
 
+    def on_response(response: Response) -> None:
+        if response.request.resource_type != "document" and response.status >= 400:
+            checked.errors.append(f"{response.status} for {response.request.resource_type} {response.url}")
+
     page.on("console", on_console)
+    page.on("response", on_response)
     page.set_default_timeout(10_000)
     yield checked
     assert checked.errors == [], f"console errors (CSP refusals included): {checked.errors}"
+
+
+@dataclass
+class Person:
+    name: str
+    email: str
+    password: str
+    role: str
+
+
+def invite(api: ApiServer, role: str = "owner") -> tuple[Person, str]:
+    """A user created through the API, and the one-time invite link the API hands out for them."""
+    name = f"{role}-{uuid.uuid4().hex[:8]}"
+    person = Person(name, f"{name}@example.com", f"pw-{uuid.uuid4().hex}", role)
+    with api.client() as admin:
+        created = admin.put(f"/v1/users/{name}", json={"spec": {"email": person.email, "role": role}})
+        assert created.status_code == 201, created.text
+        link = admin.post(f"/v1/users/{name}:invite")
+        assert link.status_code == 200, link.text
+    return person, str(link.json()["invite_url"])
+
+
+def accept_invite(web: BrowserPage, link: str, person: Person) -> None:
+    web.page.goto(link)
+    web.page.get_by_label("New password").fill(person.password)
+    web.page.get_by_label("The same password again").fill(person.password)
+    web.page.get_by_role("button", name="Set password and sign in").click()
+    expect(web.page.locator(".who")).to_contain_text(person.email)
+
+
+def sign_in(web: BrowserPage, person: Person) -> None:
+    web.goto("/ui/login")
+    web.page.get_by_label("Email").fill(person.email)
+    web.page.get_by_label("Password").fill(person.password)
+    web.page.get_by_role("button", name="Sign in").click()
+    expect(web.page.locator(".who")).to_contain_text(person.email)
+
+
+@pytest.fixture
+def owner(api: ApiServer, web: BrowserPage) -> Person:
+    """A signed-in owner in the test's browser page."""
+    person, link = invite(api, "owner")
+    accept_invite(web, link, person)
+    return person

@@ -9,14 +9,19 @@ a 400 field error, so retries and failure reporting are exercised over real HTTP
 from __future__ import annotations
 
 import base64
+import hashlib
+import html
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from tests.support.processes import free_port, serving_in_thread
 
@@ -97,12 +102,19 @@ class FakeJira:
     comments: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     transitions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    bearer_tokens: set[str] = field(default_factory=set)
+    """OAuth 2.0 access tokens this Jira accepts (issued by a FakeAtlassian)."""
+    bearer_calls: int = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def _denied(self, request: Request) -> Response | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token in self.bearer_tokens:
+            self.bearer_calls += 1
+            return self.faults.take(request)
         if _basic(request) != (self.email, self.api_token):
             return JSONResponse({"errorMessages": ["Client must be authenticated to access this resource."]}, 401)
         return self.faults.take(request)
@@ -250,7 +262,172 @@ class FakeServiceNow:
         )
 
 
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+@dataclass
+class FakeAtlassian:
+    """Atlassian's OAuth 2.0 (3LO) authorization server and API gateway, as published: /authorize (consent screen,
+    then a redirect with code and state, or error=access_denied), /oauth/token (authorization_code with PKCE and
+    refresh_token grants; rotating refresh tokens, the used one disabled; 403 invalid_grant "Unknown or invalid refresh
+    token."; 401 access_denied for a wrong client), /oauth/token/accessible-resources, and /ex/jira/{cloudid}/... in
+    front of a FakeJira that accepts the issued bearer tokens."""
+
+    jira: FakeJira
+    client_id: str = "signalcraft-oauth-app"
+    client_secret: str = "oauth-app-secret"
+    redirect_uris: set[str] = field(default_factory=set)
+    site_url: str = "https://example-site.atlassian.net"
+    cloud_id: str = "11111111-2222-3333-4444-555555555555"
+    expires_in: int = 3600
+    port: int = field(default_factory=free_port)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    refresh_tokens: dict[str, bool] = field(default_factory=dict)
+    """refresh token -> still usable."""
+    access_tokens: set[str] = field(default_factory=set)
+    authorize_requests: list[dict[str, str]] = field(default_factory=list)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def _oauth_error(status: int, error: str, description: str) -> Response:
+        return JSONResponse({"error": error, "error_description": description}, status_code=status)
+
+    async def authorize(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        self.authorize_requests.append(query)
+        problems = []
+        if query.get("client_id") != self.client_id:
+            problems.append("unknown client_id")
+        if query.get("redirect_uri") not in self.redirect_uris:
+            problems.append("redirect_uri is not one of the app's callback URLs")
+        if query.get("response_type") != "code" or query.get("audience") != "api.atlassian.com":
+            problems.append("response_type=code and audience=api.atlassian.com are required")
+        if "offline_access" not in query.get("scope", "").split():
+            problems.append("no offline_access scope: no refresh token would be issued")
+        if not query.get("state"):
+            problems.append("state is required")
+        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            problems.append("PKCE with S256 is required")
+        if problems:
+            return HTMLResponse(f"<h1>Something went wrong</h1><p>{'; '.join(problems)}</p>", status_code=400)
+        fields = "".join(
+            f'<input type="hidden" name="{key}" value="{html.escape(value)}">' for key, value in query.items()
+        )
+        return HTMLResponse(
+            f"""<!doctype html><html lang="en"><head><title>Atlassian consent</title></head><body><main>
+            <h1>SignalCraft is requesting access to your Atlassian account</h1>
+            <p>Site: {html.escape(self.site_url)}. Scopes: {html.escape(query["scope"])}</p>
+            <form method="post" action="/authorize/decision">{fields}
+            <button name="decision" value="accept">Accept</button>
+            <button name="decision" value="deny">Deny</button></form></main></body></html>"""
+        )
+
+    async def decision(self, request: Request) -> Response:
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        target = form["redirect_uri"]
+        if form.get("decision") != "accept":
+            query = urlencode(
+                {
+                    "error": "access_denied",
+                    "error_description": "User did not authorize the request",
+                    "state": form["state"],
+                }
+            )
+            return RedirectResponse(f"{target}?{query}", status_code=302)
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {"redirect_uri": target, "challenge": form["code_challenge"], "client_id": form["client_id"]}
+        return RedirectResponse(f"{target}?{urlencode({'code': code, 'state': form['state']})}", status_code=302)
+
+    def _issue(self) -> Response:
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        self.access_tokens.add(access)
+        self.jira.bearer_tokens.add(access)
+        self.refresh_tokens[refresh] = True
+        return JSONResponse(
+            {
+                "access_token": access,
+                "expires_in": self.expires_in,
+                "token_type": "Bearer",
+                "refresh_token": refresh,
+                "scope": "read:jira-work write:jira-work offline_access",
+            }
+        )
+
+    async def token(self, request: Request) -> Response:
+        body = await request.json() if "json" in request.headers.get("content-type", "") else dict(await request.form())
+        body = {key: str(value) for key, value in body.items()}
+        self.token_requests.append({key: value for key, value in body.items() if key != "client_secret"})
+        if body.get("client_id") != self.client_id or body.get("client_secret") != self.client_secret:
+            return self._oauth_error(401, "access_denied", "Unauthorized")
+        if body.get("grant_type") == "authorization_code":
+            pending = self.codes.pop(body.get("code", ""), None)  # a code works once
+            if pending is None:
+                return self._oauth_error(403, "invalid_grant", "Invalid authorization code")
+            if pending["redirect_uri"] != body.get("redirect_uri"):
+                return self._oauth_error(403, "invalid_grant", "redirect_uri does not match the authorization")
+            if _s256(body.get("code_verifier", "")) != pending["challenge"]:
+                return self._oauth_error(403, "invalid_grant", "Invalid code_verifier")
+            return self._issue()
+        if body.get("grant_type") == "refresh_token":
+            token = body.get("refresh_token", "")
+            if not self.refresh_tokens.get(token):
+                return self._oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.")
+            self.refresh_tokens[token] = False  # rotation: the used refresh token is disabled
+            return self._issue()
+        return self._oauth_error(
+            400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
+        )
+
+    async def accessible_resources(self, request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token not in self.access_tokens:
+            return JSONResponse({"code": 401, "message": "Unauthorized"}, status_code=401)
+        return JSONResponse(
+            [
+                {
+                    "id": self.cloud_id,
+                    "url": self.site_url,
+                    "name": "example-site",
+                    "scopes": ["read:jira-work", "write:jira-work"],
+                    "avatarUrl": "https://site-admin-avatar-cdn.example/avatars/240/site.png",
+                }
+            ]
+        )
+
+    async def gateway(self, request: Request) -> Response:
+        if request.path_params["cloud_id"] != self.cloud_id:
+            return JSONResponse({"code": 404, "message": "No such site"}, status_code=404)
+        path = "/" + request.path_params["rest"]
+        async with httpx.AsyncClient(base_url=self.jira.url) as http:
+            forwarded = await http.request(
+                request.method,
+                path,
+                params=dict(request.query_params),
+                content=await request.body(),
+                headers={
+                    k: v for k, v in request.headers.items() if k.lower() in {"authorization", "content-type", "accept"}
+                },
+            )
+        return Response(forwarded.content, forwarded.status_code, media_type=forwarded.headers.get("content-type"))
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/authorize", self.authorize, methods=["GET"]),
+                Route("/authorize/decision", self.decision, methods=["POST"]),
+                Route("/oauth/token", self.token, methods=["POST"]),
+                Route("/oauth/token/accessible-resources", self.accessible_resources, methods=["GET"]),
+                Route("/ex/jira/{cloud_id}/{rest:path}", self.gateway, methods=["GET", "POST", "PUT", "DELETE"]),
+            ]
+        )
+
+
 @contextmanager
-def serving(fake: FakeJira | FakeServiceNow) -> Iterator[Any]:
+def serving(fake: FakeJira | FakeServiceNow | FakeAtlassian) -> Iterator[Any]:
     with serving_in_thread(fake.app(), fake.port):
         yield fake

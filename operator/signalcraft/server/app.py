@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.server import accounts, alerts, events, resources, webhooks
+from signalcraft.server.atlassian import OAuthApp
 from signalcraft.server.context import AppState, require_principal, unknown_key_limiter
 from signalcraft.server.middleware import ApiMiddleware
 from signalcraft.server.problems import (
@@ -33,6 +34,7 @@ from signalcraft.server.problems import (
 from signalcraft.server.ratelimit import RateLimiter
 from signalcraft.server.storage import Database
 from signalcraft.server.ticketing import TicketMetrics, TicketWorker
+from signalcraft.server.ui import invites as ui_invites
 from signalcraft.server.ui import pages as ui_pages
 from signalcraft.server.ui.web import static_root, verify_vendored
 from signalcraft.supervision import Supervisor
@@ -53,6 +55,7 @@ def create_app(
     stall_seconds: float = 120.0,
     unknown_keys_per_minute: float = 10.0,
     restart_backoff: tuple[float, float] = (0.5, 30.0),
+    jira_oauth: OAuthApp | None = None,
 ) -> FastAPI:
     """`stall_seconds`: /healthz fails once a background task made no progress for this long; `restart_backoff`: the
     first and the longest wait before a background task that died is started again; `unknown_keys_per_minute`: events
@@ -69,7 +72,9 @@ def create_app(
         max_backoff=restart_backoff[1],
         on_restart=lambda name: restarts.labels(name).inc(),
     )
-    supervisor.add("ticket-worker", TicketWorker(db, ticket_metrics, ca_bundle=ticket_ca_bundle).run)
+    supervisor.add(
+        "ticket-worker", TicketWorker(db, ticket_metrics, ca_bundle=ticket_ca_bundle, jira_oauth=jira_oauth).run
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,6 +99,7 @@ def create_app(
         events_rate_limiter=RateLimiter(events_per_second, 2 * events_per_second, "per-routing-key"),
         sns=sns or SnsSettings(),
         unknown_key_limiter=unknown_key_limiter(unknown_keys_per_minute),
+        jira_oauth=jira_oauth,
     )
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation)
@@ -116,7 +122,7 @@ def create_app(
 
     authenticated = [Depends(require_principal)]
     documented = problem_responses(400, 401, 403, 404, 409, 412, 422, 429, 503)
-    for router in (accounts.router, alerts.router, resources.router):
+    for router in (accounts.router, alerts.router, resources.router, ui_invites.router):
         app.include_router(router, dependencies=authenticated, responses=documented)
     app.include_router(events.router)
     app.include_router(webhooks.router, responses=problem_responses(503))

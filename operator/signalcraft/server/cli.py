@@ -11,6 +11,7 @@ import uvicorn
 
 from signalcraft.ingest.sources.cloudwatch import AWS_SNS_HOST, SnsSettings
 from signalcraft.server.app import create_app
+from signalcraft.server.atlassian import OAuthApp
 from signalcraft.server.auth import create_service_account, issue_key
 from signalcraft.server.storage import Database
 
@@ -62,6 +63,21 @@ db_option = click.option(
     show_default=True,
     help="/healthz fails once a background task (the ticket worker) made no progress for this long.",
 )
+@click.option(
+    "--jira-oauth-client-id",
+    envvar="SIGNALCRAFT_JIRA_OAUTH_CLIENT_ID",
+    default=None,
+    help="Atlassian OAuth 2.0 app id.",
+)
+@click.option(
+    "--jira-oauth-client-secret-file",
+    envvar="SIGNALCRAFT_JIRA_OAUTH_CLIENT_SECRET_FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the OAuth app's secret (a mounted Secret; never a flag value).",
+)
+@click.option("--atlassian-auth-url", default="https://auth.atlassian.com", show_default=True, hidden=True)
+@click.option("--atlassian-api-url", default="https://api.atlassian.com", show_default=True, hidden=True)
 @click.pass_context
 def api(  # noqa: PLR0917 - click passes every option
     ctx: click.Context,
@@ -76,6 +92,10 @@ def api(  # noqa: PLR0917 - click passes every option
     sns_ca_bundle: str | None,
     unknown_key_rate_limit: float,
     stall_seconds: float,
+    jira_oauth_client_id: str | None,
+    jira_oauth_client_secret_file: Path | None,
+    atlassian_auth_url: str,
+    atlassian_api_url: str,
 ) -> None:
     """Run the SignalCraft API v1 server (the default) or one of the subcommands."""
     if ctx.invoked_subcommand is not None:
@@ -91,6 +111,14 @@ def api(  # noqa: PLR0917 - click passes every option
         sns=sns,
         stall_seconds=stall_seconds,
         unknown_keys_per_minute=unknown_key_rate_limit,
+        jira_oauth=OAuthApp(
+            jira_oauth_client_id,
+            jira_oauth_client_secret_file.read_text().strip(),
+            auth_url=atlassian_auth_url,
+            api_url=atlassian_api_url,
+        )
+        if jira_oauth_client_id and jira_oauth_client_secret_file
+        else None,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
+from signalcraft.server.atlassian import OAuthApp
 from signalcraft.server.auth import Principal, authenticate
 from signalcraft.server.ratelimit import RateLimiter
 from signalcraft.server.storage import Database
@@ -24,6 +25,8 @@ class AppState:
     """Events for routing keys that do not exist, per client address."""
     webhook_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
     """Webhook requests handled at once; beyond that senders get 503 + Retry-After and retry."""
+    jira_oauth: OAuthApp | None = None
+    """The Atlassian OAuth 2.0 (3LO) app "Connect Jira" uses; None: Jira connects by API token only."""
 
     @property
     def sns_ca_bundle(self) -> str | None:
@@ -40,10 +43,16 @@ def state_of(request: Request) -> AppState:
     return state
 
 
+IN_PROCESS_PRINCIPAL = "signalcraft.in_process_principal"
+"""ASGI scope key under which the UI's in-process calls carry the signed-in person's principal. Only code inside this
+process can put a Python object into a request's scope; requests from the network always authenticate by key."""
+
+
 async def require_principal(request: Request) -> Principal:
     """Authenticate the request's bearer key (401 otherwise) and apply the principal's rate limit (429)."""
     state = state_of(request)
-    principal = await authenticate(state.db, request)
+    preset = request.scope.get(IN_PROCESS_PRINCIPAL)
+    principal = preset if isinstance(preset, Principal) else await authenticate(state.db, request)
     state.rate_limiter.check(principal.service_account_id, request)
     request.state.principal = principal
     return principal

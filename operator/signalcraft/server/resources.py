@@ -469,6 +469,36 @@ async def integration_connection(request: Request, name: str) -> IntegrationConn
     )
 
 
+@router.post(
+    "/v1/integrations/{name}/connection:rotate",
+    response_model=IntegrationConnection,
+    tags=["integrations"],
+    summary="Replace the integration's webhook token (the old one stops working at once); scopes integrations:write "
+    "and integrations:read_secrets",
+)
+async def rotate_integration_token(
+    request: Request, name: str, manager_identity: Annotated[str | None, Query(max_length=512)] = None
+) -> IntegrationConnection:
+    principal = principal_for(request)
+    principal.require("integrations", "write")
+    principal.require("integrations", "read_secrets")
+    async with state_of(request).db.transaction() as tx:
+        existing = await fetch(tx, "integrations", name)
+        if existing is None:
+            raise Problem(404, "not-found", f"integrations {name!r} does not exist")
+        current = json.loads(existing["manager"]) if existing["manager"] else None
+        if current is not None and not current.get("allows_edits") and manager_identity != current.get("identity"):
+            raise _ownership_conflict(current)
+        stored = {**json.loads(existing["secrets"]), "webhook_token": secrets.token_urlsafe(24)}
+        status = {**json.loads(existing["status"]), "webhook_token_hint": stored["webhook_token"][-4:]}
+        await tx.execute(
+            "UPDATE resources SET secrets = ?, status = ?, version = version + 1, updated_at = ? "
+            "WHERE collection = 'integrations' AND name = ?",
+            (dumps(stored), dumps(status), now_text(), name),
+        )
+    return await integration_connection(request, name)
+
+
 # ------------------------------------------------------------------ routes, one set per collection
 
 

@@ -73,6 +73,14 @@ MIGRATIONS: Sequence[str] = (
     """
     CREATE INDEX alerts_group_state ON alerts (group_id, status, severity);
     """,
+    # 5: sessions of people signed in to the UI (ids stored as SHA-256 only)
+    """
+    CREATE TABLE ui_sessions (
+        id_hash TEXT PRIMARY KEY, person_id TEXT NOT NULL, csrf_token TEXT NOT NULL,
+        created_at REAL NOT NULL, expires_at REAL NOT NULL
+    );
+    CREATE INDEX ui_sessions_person ON ui_sessions (person_id);
+    """,
 )
 
 

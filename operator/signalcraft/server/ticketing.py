@@ -26,6 +26,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 
 from signalcraft.ingest.sources.registry import TICKET_SOURCE_NAMES
+from signalcraft.server import atlassian
 from signalcraft.server.auth import now_text
 from signalcraft.server.problems import Problem
 from signalcraft.server.storage import Database, dumps
@@ -177,12 +178,19 @@ class TicketWorker:
     fails while it makes no progress). Whatever goes wrong with one job postpones that job, never the others."""
 
     def __init__(
-        self, db: Database, metrics: TicketMetrics, *, ca_bundle: str | None = None, idle: float = 0.3
+        self,
+        db: Database,
+        metrics: TicketMetrics,
+        *,
+        ca_bundle: str | None = None,
+        idle: float = 0.3,
+        jira_oauth: atlassian.OAuthApp | None = None,
     ) -> None:
         self.db = db
         self.idle = idle
         self.verify: str | bool = ca_bundle or True
         self.metrics = metrics
+        self.jira_oauth = jira_oauth
 
     async def run(self, progress: Progress) -> None:
         async with httpx.AsyncClient(timeout=15, verify=self.verify) as http:
@@ -204,7 +212,11 @@ class TicketWorker:
             group = await self.db.fetch_one("SELECT * FROM alert_groups WHERE id = ?", (job["group_id"],))
             if group is None:
                 raise PermanentDeliveryError("the alert group no longer exists")
-            client = JiraClient(http, target) if target.type == "jira" else ServiceNowClient(http, target)
+            if target.type == "jira" and atlassian.needs_refresh(target.credentials):
+                target = await self._refreshed(http, target)
+            client = (
+                JiraClient(http, target, self.jira_oauth) if target.type == "jira" else ServiceNowClient(http, target)
+            )
             tickets = json.loads(group["ticket"] or "{}")
             current = tickets.get(target.name, {})
             if job["action"] == "create":
@@ -229,6 +241,20 @@ class TicketWorker:
                 "ticket %s for group %s failed unexpectedly: %s", job["action"], job["group_id"], failure_outline(exc)
             )
             await self._retry(job, f"unexpected {type(exc).__name__}", None)
+
+    async def _refreshed(self, http: httpx.AsyncClient, target: TicketIntegration) -> TicketIntegration:
+        """A fresh access token before the old one expires; the rotated refresh token is stored before it is used."""
+        if self.jira_oauth is None:
+            raise PermanentDeliveryError("this integration was connected by OAuth but the server has no OAuth app")
+        try:
+            grant = await atlassian.refresh(http, self.jira_oauth, target.credentials["oauth_refresh_token"])
+        except atlassian.OAuthError as exc:
+            if exc.permanent:
+                raise PermanentDeliveryError(f"Jira OAuth: {exc} (connect Jira again)") from None
+            raise TransientDeliveryError(f"Jira OAuth: {exc}") from None
+        credentials = {**target.credentials, **grant.credentials(target.credentials.get("oauth_cloud_id", ""))}
+        await merge_credentials(self.db, target.name, credentials)
+        return TicketIntegration(target.name, target.type, target.settings, credentials)
 
     async def _alerts(self, group_id: str) -> list[aiosqlite.Row]:
         return await self.db.fetch_all(
@@ -304,6 +330,26 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     return document
 
 
+async def merge_credentials(db: Database, name: str, updates: dict[str, str]) -> None:
+    """Add or replace some of an integration's write-only credentials, keeping the others (OAuth tokens next to a
+    webhook secret)."""
+    async with db.transaction() as tx:
+        row = await (
+            await tx.execute(
+                "SELECT secrets, status FROM resources WHERE collection = 'integrations' AND name = ?", (name,)
+            )
+        ).fetchone()
+        if row is None:
+            raise Problem(404, "not-found", f"integrations {name!r} does not exist")
+        stored = json.loads(row["secrets"])
+        credentials = {**stored.get("credentials", {}), **updates}
+        status = {**json.loads(row["status"]), "credentials_set": sorted(credentials)}
+        await tx.execute(
+            "UPDATE resources SET secrets = ?, status = ? WHERE collection = 'integrations' AND name = ?",
+            (dumps({**stored, "credentials": credentials}), dumps(status), name),
+        )
+
+
 def _raise_for(response: httpx.Response, what: str, secrets: Sequence[str] = ()) -> None:
     if response.status_code == 429 or response.status_code >= 500:
         retry = response.headers.get("Retry-After")
@@ -374,9 +420,14 @@ def _adf(*paragraphs: str) -> dict[str, Any]:
 
 
 class JiraClient:
-    def __init__(self, http: httpx.AsyncClient, target: TicketIntegration) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, target: TicketIntegration, oauth: atlassian.OAuthApp | None = None
+    ) -> None:
         self.http = http
-        self.base = str(target.settings["base_url"]).rstrip("/")
+        self.site = str(target.settings["base_url"]).rstrip("/")
+        cloud_id = target.credentials.get("oauth_cloud_id")
+        # Connected by OAuth 2.0: the REST API is reached through Atlassian's gateway for the site's cloud id.
+        self.base = oauth.jira_base(cloud_id) if oauth is not None and cloud_id else self.site
         self.settings = target.settings
         self.headers = auth_headers(target.credentials, "email", "api_token")
         self.secrets = _secrets_of(target.credentials, self.headers)
@@ -419,7 +470,7 @@ class JiraClient:
 
     def _ticket(self, issue: dict[str, Any]) -> dict[str, Any]:
         key = str(issue["key"])
-        return {"system": "jira", "key": key, "id": str(issue.get("id", "")), "url": f"{self.base}/browse/{key}"}
+        return {"system": "jira", "key": key, "id": str(issue.get("id", "")), "url": f"{self.site}/browse/{key}"}
 
     async def comment(self, ticket: dict[str, Any], group: aiosqlite.Row) -> None:
         body = {"body": _adf(f"Alert group now has {group['alert_count']} alerts; status {group['status']}.")}

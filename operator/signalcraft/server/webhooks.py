@@ -24,8 +24,10 @@ from signalcraft.ingest.sources.base import InboundRequest, IntegrationCredentia
 from signalcraft.ingest.sources.registry import SOURCE_NAMES, get_strategy
 from signalcraft.server import ticketing
 from signalcraft.server.alerts import ingest, set_group_status
-from signalcraft.server.context import state_of
+from signalcraft.server.auth import now_text
+from signalcraft.server.context import AppState, state_of
 from signalcraft.server.problems import Problem, problem_responses
+from signalcraft.server.storage import dumps
 
 log = logging.getLogger("signalcraft.webhooks")
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 413))
@@ -85,7 +87,10 @@ async def _accepted(request: Request, source: str, token: str | None) -> pipelin
     except IngestError as exc:
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry)} if retry is not None else None
-        raise Problem(exc.status_code, exc.code, exc.reason, headers=headers) from None
+        refused = Problem(exc.status_code, exc.code, exc.reason, headers=headers)
+        if exc.status_code < 500:
+            await _record_rejection(state_of(request), name, refused)
+        raise refused from None
     if accepted.confirmed is not None:
         log.info("confirmed SNS subscription %s", accepted.confirmed or "(no SubscriptionArn in the answer)")
     return accepted
@@ -151,6 +156,18 @@ async def _ticket_update(request: Request, source: str, token: str | None) -> Re
         await set_group_status(db, group["id"], AlertStatus.FIRING, from_ticket_system=name)
         return JSONResponse({"status": "reopened", "alert_group": group["id"]}, status_code=202)
     return JSONResponse({"status": "unchanged", "alert_group": group["id"]}, status_code=202)
+
+
+async def _record_rejection(state: AppState, name: str, refused: Problem) -> None:
+    """The integration's status shows that its sender is failing (a wrong HMAC secret, an unparsable body), so the
+    setup page can say "error — last request 401" instead of waiting for an alert that will never arrive."""
+    rejected = {"at": now_text(), "status": refused.status, "code": refused.code}
+    async with state.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE resources SET status = json_set(status, '$.last_rejected_request', json(?)) "
+            "WHERE collection = 'integrations' AND name = ?",
+            (dumps(rejected), name),
+        )
 
 
 def _bearer(headers: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -23,18 +24,25 @@ HTMX_FILE = "vendor/htmx-2.0.11.min.js"
 HTMX_SHA256 = "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717"
 """SHA-256 of dist/htmx.min.js in the npm package htmx.org 2.0.11 (see static/vendor/README.md)."""
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
+
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    """`form_targets`: origins a form may lead to besides ours (Chromium checks form-action on the redirect that
+    follows a POST too, and "Connect Jira" redirects to Atlassian's authorization server)."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            "connect-src 'self'",
+            " ".join(("form-action 'self'", *form_targets)),
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -91,4 +99,9 @@ def render(
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     page = environment().get_template(template).render(request=request, **context)
-    return HTMLResponse(page, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})})
+    policy = {}
+    oauth = request.app.state.signalcraft.jira_oauth
+    if oauth is not None:
+        parts = urlsplit(oauth.auth_url)
+        policy["Content-Security-Policy"] = content_security_policy((f"{parts.scheme}://{parts.netloc}",))
+    return HTMLResponse(page, status_code=status_code, headers={**SECURITY_HEADERS, **policy, **(headers or {})})

@@ -2,10 +2,25 @@
 (function () {
   "use strict";
 
+  function shellQuote(text) {
+    return "'" + text.replace(/'/g, "'\\''") + "'";
+  }
+
+  function curlFor(button) {
+    var source = document.getElementById(button.getAttribute("data-curl-source"));
+    return "curl -X POST " + shellQuote(button.getAttribute("data-curl-url")) + " \\\n" +
+      "  -H 'Content-Type: application/json' \\\n  --data-binary " + shellQuote(source ? source.value : "");
+  }
+
   function copyText(button) {
     var target = document.getElementById(button.getAttribute("data-copy-target"));
     if (!target) { return; }
     var text = target.getAttribute("data-value") || target.value || target.textContent;
+    if (button.hasAttribute("data-curl-url")) {
+      text = curlFor(button);
+      target.textContent = text;
+      target.setAttribute("data-value", text);
+    }
     var status = document.getElementById(button.getAttribute("data-copy-status"));
     navigator.clipboard.writeText(text).then(function () {
       if (status) { status.textContent = "Copied"; }
@@ -17,10 +32,11 @@
   function toggleReveal(button) {
     var target = document.getElementById(button.getAttribute("data-reveal-target"));
     if (!target) { return; }
-    var shown = button.getAttribute("aria-pressed") === "true";
+    var shown = button.getAttribute("data-shown") === "true";
     target.textContent = shown ? target.getAttribute("data-masked") : target.getAttribute("data-value");
-    button.setAttribute("aria-pressed", shown ? "false" : "true");
+    button.setAttribute("data-shown", shown ? "false" : "true");
     button.textContent = shown ? "Reveal" : "Hide";
+    button.setAttribute("aria-label", button.textContent + " " + button.getAttribute("data-label"));
   }
 
   function enhance(root) {
