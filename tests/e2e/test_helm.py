@@ -122,7 +122,7 @@ class Release:
         return Cluster(kubeconfig, self.cluster.kubectl_path, self.cluster.helm_path)
 
     def start(self, component: str, ports: dict[int, int], env: dict[str, str], extra: list[str]) -> Program:
-        """The component as its Deployment in the installed release would run it (volumes projected, ports mapped)."""
+        """The component as its workload in the installed release would run it (volumes projected, ports mapped)."""
         pod = pod_spec(self.manifest(), f"{self.name}-signalcraft-{component}")
         argv = container_argv(pod, self.workdir / component, self.read_secret, ports)
         return Program([*argv, *extra], self.workdir / f"{component}.log", env=env).start()

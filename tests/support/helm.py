@@ -76,7 +76,9 @@ def of_kind(docs: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def pod_spec(docs: Sequence[dict[str, Any]], deployment: str) -> dict[str, Any]:
-    (found,) = (doc for doc in of_kind(docs, "Deployment") if doc["metadata"]["name"] == deployment)
+    """The pod template of the Deployment or StatefulSet of that name."""
+    workloads = [*of_kind(docs, "Deployment"), *of_kind(docs, "StatefulSet")]
+    (found,) = (doc for doc in workloads if doc["metadata"]["name"] == deployment)
     spec: dict[str, Any] = found["spec"]["template"]["spec"]
     return spec
 
@@ -94,7 +96,7 @@ def container_argv(
     for mount in container.get("volumeMounts", []):
         local = root / mount["mountPath"].lstrip("/")
         local.mkdir(parents=True, exist_ok=True)
-        volume = volumes[mount["name"]]
+        volume = volumes.get(mount["name"], {})  # absent: a StatefulSet's claim template, a directory here
         if "secret" in volume:
             data = read_secret(volume["secret"]["secretName"])
             for item in volume["secret"].get("items") or [{"key": key, "path": key} for key in data]:

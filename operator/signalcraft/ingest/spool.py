@@ -325,11 +325,15 @@ class Spool:
             ),
             ("DELETE FROM entries WHERE id = ?", (entry.id,)),
         ]
+
+        def move() -> tuple[list[int], int]:
+            counts = _in_transaction(self.db, statements)
+            return counts, int(self.db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+
         async with self._lock:
-            counts = await asyncio.to_thread(_in_transaction, self.db, statements)
+            counts, self._dead = await asyncio.to_thread(move)
             if counts[1]:
                 self._forget([entry])
-            self._dead = await asyncio.to_thread(lambda: len(list_dead_letters(self.db)))
 
     async def dead_letters(self) -> list[tuple[str, str]]:
         """(key, reason) of every entry the API refused for good, oldest first."""
