@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from signalcraft.controllers.common import API_VERSION
 from signalcraft.controllers.kind import ManagedKind
-from signalcraft.controllers.model import KubeError, Outcome, SecretObject
+from signalcraft.controllers.model import EventRecord, KubeError, Outcome, SecretObject
 
 
 class FakeKube:
@@ -21,6 +21,8 @@ class FakeKube:
         self.resources: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
         self.resyncs: list[tuple[str, str, str, str]] = []
+        self.events: list[tuple[str, EventRecord]] = []
+        self.status_patches = 0
         self.writes = 0
         self._versions = itertools.count(1)
         self._uids = itertools.count(1)
@@ -105,3 +107,22 @@ class FakeKube:
 
     async def request_resync(self, kind: ManagedKind, namespace: str, name: str, token: str) -> None:
         self.resyncs.append((kind.kind, namespace, name, token))
+
+    async def list_resources(self, kind: ManagedKind, namespace: str | None) -> AsyncIterator[dict[str, Any]]:
+        for (kind_name, found_namespace, _), body in sorted(self.resources.items()):
+            if kind_name == kind.kind and namespace in (None, found_namespace):
+                yield copy.deepcopy(body)
+
+    async def patch_status(
+        self, kind: ManagedKind, namespace: str, name: str, patch: Mapping[str, Any], resource_version: str
+    ) -> bool:
+        body = self.resources.get((kind.kind, namespace, name))
+        if body is None or body["metadata"]["resourceVersion"] != resource_version:
+            return False
+        self.status_patches += 1
+        self.apply(kind, namespace, name, Outcome(status_patch=dict(patch)))
+        body["metadata"]["resourceVersion"] = str(next(self._versions))
+        return True
+
+    async def post_event(self, involved: Mapping[str, Any], event: EventRecord) -> None:
+        self.events.append((str(involved["metadata"]["name"]), event))

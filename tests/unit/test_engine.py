@@ -6,6 +6,7 @@ No network, no kopf: observe → decide → act → status as the operator runs 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.support.fake_kube import FakeKube
 
 from signalcraft.api import Manager, SignalCraftClient
 from signalcraft.controllers.alertpolicy import AlertPolicyKind
+from signalcraft.controllers.drift import DriftLoop
 from signalcraft.controllers.engine import Mode, Outcome, Reconciler
 from signalcraft.controllers.escalationpolicy import EscalationPolicyKind
 from signalcraft.controllers.integration import IntegrationKind
@@ -223,3 +225,36 @@ async def test_credentials_are_versioned_by_secret_not_hashed(harness: Harness, 
     rotated = await harness.reconcile(INTEGRATION, name)
     assert [event.reason for event in rotated.events] == ["Updated"]
     assert harness.kube.resources[("Integration", NS, name)]["status"]["credentialsSecretVersions"] != first
+
+
+async def test_one_drift_pass_lists_once_writes_nothing_in_sync_and_corrects_drift(
+    harness: Harness, request: pytest.FixtureRequest
+) -> None:
+    name = unique(request)
+    namespace = f"{NS}-{name}"[:63]
+    for index in range(30):
+        body = harness.kube.add(ALERT, namespace, f"p{index}", POLICY)
+        outcome = await harness.engine.reconcile(ALERT, body, mode=Mode.CHANGE)
+        harness.kube.apply(ALERT, namespace, f"p{index}", outcome)
+    gets_before, lists_before = harness.api_calls("get"), harness.api_calls("list")
+    loop = DriftLoop(
+        harness.engine, harness.kube, [ALERT], namespaces=[namespace], interval=60, gate=asyncio.Semaphore(4)
+    )
+    assert await loop.run_once() == 30
+    assert harness.kube.status_patches == 0
+    assert harness.kube.events == []
+    assert harness.api_calls("get") == gets_before, "a drift pass reads the bulk listing, not one GET per object"
+    assert harness.api_calls("list") == lists_before + 1
+
+    current = await harness.api.get("alert-policies", f"{namespace}.p7")
+    await harness.api.put(
+        "alert-policies",
+        current.name,
+        {**current.spec, "severity": "info"},
+        manager=current.manager,
+        if_match=current.etag,
+    )
+    await loop.run_once()
+    assert [(who, event.reason) for who, event in harness.kube.events] == [("p7", "Drifted")]
+    assert harness.kube.status_patches == 1
+    assert (await harness.api.get("alert-policies", f"{namespace}.p7")).spec["severity"] == "critical"

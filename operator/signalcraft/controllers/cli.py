@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from signalcraft.api import SignalCraftClient
 from signalcraft.controllers.common import GROUP
+from signalcraft.controllers.drift import DriftLoop
 from signalcraft.controllers.engine import Reconciler
 from signalcraft.controllers.handlers import FINALIZER, Runtime, register
 from signalcraft.controllers.kube import LightkubePort
@@ -84,7 +85,7 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
 
 async def run_operator(config: OperatorConfig) -> None:
     metrics = OperatorMetrics()
-    kube = LightkubePort.from_environment()
+    kube = LightkubePort.from_environment(instance=config.reporting_instance)
     cluster_id = config.cluster_id or await kube.namespace_uid("kube-system")
     api = SignalCraftClient(config.api_url, config.api_key.get_secret_value(), api_key_file=config.api_key_file)
     reconciler = Reconciler(api, kube, cluster_id=cluster_id, metrics=metrics)
@@ -129,6 +130,10 @@ async def run_operator(config: OperatorConfig) -> None:
 
     log.info("cluster id %s; watching %s", cluster_id, ", ".join(config.namespaces) or "all namespaces")
     runner = await _serve_metrics(metrics, config.metrics_port) if config.metrics_port else None
+    drift = DriftLoop(
+        reconciler, kube, KINDS, namespaces=config.namespaces, interval=config.drift_interval, gate=runtime.gate
+    )
+    drifting = asyncio.create_task(drift.run(first_delay=min(10.0, config.drift_interval)), name="drift")
     try:
         await kopf.operator(
             registry=registry,
@@ -138,6 +143,8 @@ async def run_operator(config: OperatorConfig) -> None:
             liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz" if config.health_port else None,
         )
     finally:
+        drifting.cancel()
+        await asyncio.gather(drifting, return_exceptions=True)
         if runner is not None:
             await runner.cleanup()
         await api.aclose()

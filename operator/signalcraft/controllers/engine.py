@@ -65,7 +65,7 @@ class Reconciler:
         *,
         cluster_id: str,
         metrics: OperatorMetrics,
-        drift_listing_max_age: float = 30.0,
+        drift_listing_max_age: float = 3600.0,
     ) -> None:
         self.api = api
         self.kube = kube

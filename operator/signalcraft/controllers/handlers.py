@@ -1,7 +1,8 @@
 """Thin kopf wiring: every cause of every kind goes to the one reconcile engine.
 
-create/update/resume → reconcile; a timer → drift check; delete → finalize. Handlers return nothing and write the
-status fields the engine decided on (one patch); Events go out only for what the engine reports as a transition.
+create/update → reconcile; delete → finalize. The periodic drift check is one loop over all objects (`drift`), not a
+timer per object; it also covers a restart (kopf re-runs create/update for what changed while it was down). Handlers
+return nothing and write the status fields the engine decided on (one patch); Events go out only for transitions.
 Dependency changes (a Secret rotated, a referenced resource became Ready) nudge the dependent resources, found in kopf
 indexes, so nothing polls and nothing lists.
 """
@@ -9,7 +10,6 @@ indexes, so nothing polls and nothing lists.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +55,6 @@ def register(registry: kopf.OperatorRegistry, runtime: Runtime, *, secret_watch:
 def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: ManagedKind) -> None:
     resource = (GROUP, VERSION, kind.plural)
 
-    @kopf.on.resume(*resource, registry=registry, param=kind, id="reconcile")
     @kopf.on.create(*resource, registry=registry, param=kind, id="reconcile")
     @kopf.on.update(*resource, registry=registry, param=kind, id="reconcile")
     async def reconcile(*, body: kopf.Body, patch: kopf.Patch, retry: int, param: Any = None, **_: Any) -> None:
@@ -68,23 +67,6 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: Mana
         _apply(outcome, body, patch, runtime)
         if outcome.retry_after is not None:
             raise kopf.TemporaryError(outcome.retry_reason, delay=outcome.retry_after)
-
-    @kopf.timer(
-        *resource,
-        registry=registry,
-        param=kind,
-        id="drift",
-        interval=runtime.drift_interval,
-        idle=min(60.0, runtime.drift_interval),
-        initial_delay=lambda **_: random.uniform(0.5, 1.0) * runtime.drift_interval,  # noqa: S311 - spreading load
-    )
-    async def drift(*, body: kopf.Body, patch: kopf.Patch, param: Any = None, **_: Any) -> None:
-        obj = KubeObject(body)
-        if obj.status.get("observedGeneration") != obj.generation:
-            return  # a change is being handled (or retried) by the reconcile handler; don't race it
-        async with runtime.gate:
-            outcome = await runtime.reconciler.reconcile(param, body, mode=Mode.DRIFT)
-        _apply(outcome, body, patch, runtime)
 
     @kopf.on.delete(*resource, registry=registry, param=kind, id="finalize")
     async def finalize(*, body: kopf.Body, patch: kopf.Patch, retry: int, param: Any = None, **_: Any) -> None:

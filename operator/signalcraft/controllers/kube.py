@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from lightkube import ApiError, AsyncClient
 from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
+from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
-from lightkube.resources.core_v1 import Namespace, Secret
+from lightkube.resources.core_v1 import Event, Namespace, Secret
 from lightkube.types import PatchType
 
 from signalcraft.controllers.common import GROUP, VERSION
 from signalcraft.controllers.kind import ManagedKind
-from signalcraft.controllers.model import KubeError, SecretObject
+from signalcraft.controllers.model import EventRecord, KubeError, SecretObject
+
+log = logging.getLogger("signalcraft.operator")
+LIST_PAGE = 500
 
 FIELD_MANAGER = "signalcraft-operator"
 RESYNC_ANNOTATION = f"sync.{GROUP}/requested-by"
@@ -34,12 +40,13 @@ def _as_dict(obj: GenericNamespacedResource) -> dict[str, Any]:
 
 
 class LightkubePort:
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, *, instance: str = FIELD_MANAGER) -> None:
         self._client = client
+        self._instance = instance
 
     @classmethod
-    def from_environment(cls) -> LightkubePort:
-        return cls(AsyncClient(field_manager=FIELD_MANAGER))
+    def from_environment(cls, *, instance: str = FIELD_MANAGER) -> LightkubePort:
+        return cls(AsyncClient(field_manager=FIELD_MANAGER), instance=instance)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -111,8 +118,55 @@ class LightkubePort:
             raise KubeError(f"reading {kind.kind} {namespace}/{name}: {exc.status.reason}") from None
         return _as_dict(obj)
 
-    async def list_resources(self, kind: ManagedKind, namespace: str) -> list[dict[str, Any]]:
-        return [_as_dict(obj) async for obj in self._client.list(_resource(kind), namespace=namespace)]
+    async def list_resources(self, kind: ManagedKind, namespace: str | None) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for obj in self._client.list(_resource(kind), namespace=namespace or "*", chunk_size=LIST_PAGE):
+                yield _as_dict(obj)
+        except ApiError as exc:
+            raise KubeError(f"listing {kind.plural}: {exc.status.reason}") from None
+
+    async def patch_status(
+        self, kind: ManagedKind, namespace: str, name: str, patch: Mapping[str, Any], resource_version: str
+    ) -> bool:
+        body = {"metadata": {"resourceVersion": resource_version}, "status": dict(patch)}
+        try:
+            await self._client.patch(
+                _resource(kind).Status, name, body, namespace=namespace, patch_type=PatchType.MERGE
+            )
+        except ApiError as exc:
+            if exc.status.code in (404, 409):
+                return False  # deleted, or changed meanwhile: the next pass (or the change handler) decides again
+            raise KubeError(f"patching {kind.kind} {namespace}/{name} status: {exc.status.reason}") from None
+        return True
+
+    async def post_event(self, involved: Mapping[str, Any], event: EventRecord) -> None:
+        metadata = involved["metadata"]
+        now = datetime.now(UTC)
+        record = Event(
+            metadata=ObjectMeta(generateName="signalcraft-", namespace=metadata["namespace"]),
+            involvedObject=ObjectReference(
+                apiVersion=involved.get("apiVersion"),
+                kind=involved.get("kind"),
+                name=metadata["name"],
+                namespace=metadata["namespace"],
+                uid=metadata.get("uid"),
+                resourceVersion=metadata.get("resourceVersion"),
+            ),
+            type=event.type,
+            reason=event.reason,
+            message=event.message[:1024],
+            source=EventSource(component=FIELD_MANAGER),
+            reportingComponent=FIELD_MANAGER,
+            reportingInstance=self._instance,
+            firstTimestamp=now,
+            lastTimestamp=now,
+            count=1,
+        )
+        try:
+            await self._client.create(record)
+        except ApiError as exc:
+            # Events are auxiliary (status is the record): a refused one is logged, never retried in a loop.
+            log.warning("posting an Event for %s failed: %s", metadata["name"], exc.status.reason)
 
     async def newest_change(self, kind: ManagedKind, namespaces: tuple[str, ...] = ()) -> str:
         """RFC 3339 time of the latest write to any object of the kind in `namespaces` (all when empty)."""

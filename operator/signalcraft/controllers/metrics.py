@@ -48,6 +48,15 @@ class OperatorMetrics:
             "Reconciles running now (queue depth)",
             registry=r,
         )
+        self.drift_passes = Counter(
+            "signalcraft_operator_drift_passes", "Completed drift passes over every object", registry=r
+        )
+        self.drift_pass_seconds = Gauge(
+            "signalcraft_operator_drift_pass_seconds", "Duration of the last completed drift pass", registry=r
+        )
+        self.drift_pass_completed = Gauge(
+            "signalcraft_operator_drift_pass_completed_timestamp", "Unix time the last drift pass ended", registry=r
+        )
         self.last_watch_event = Gauge(
             "signalcraft_operator_last_watch_event_timestamp", "Unix time of the last watch event seen", registry=r
         )

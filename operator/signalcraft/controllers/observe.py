@@ -85,6 +85,10 @@ class RemoteSnapshot:
                 self._listings[collection] = fetched
         return fetched[1].get(name)
 
+    def invalidate(self) -> None:
+        """Forget every listing: the next lookup of each collection lists it afresh (a drift pass starts)."""
+        self._listings.clear()
+
     def remember(self, collection: str, resource: Resource) -> None:
         fetched = self._listings.get(collection)
         if fetched is not None:

@@ -6,11 +6,11 @@ the engine nor this interface knows kopf.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from signalcraft.controllers.kind import ManagedKind
-from signalcraft.controllers.model import SecretObject
+from signalcraft.controllers.model import EventRecord, SecretObject
 
 
 class KubePort(Protocol):
@@ -36,4 +36,18 @@ class KubePort(Protocol):
 
     async def request_resync(self, kind: ManagedKind, namespace: str, name: str, token: str) -> None:
         """Make the watch deliver `name` again so it is reconciled now (a dependency changed)."""
+        ...
+
+    def list_resources(self, kind: ManagedKind, namespace: str | None) -> AsyncIterator[dict[str, Any]]:
+        """Every object of `kind` in `namespace` (all namespaces when None), fetched page by page."""
+        ...
+
+    async def patch_status(
+        self, kind: ManagedKind, namespace: str, name: str, patch: Mapping[str, Any], resource_version: str
+    ) -> bool:
+        """Merge `patch` into the status if the object is still at `resource_version`; False when it moved on."""
+        ...
+
+    async def post_event(self, involved: Mapping[str, Any], event: EventRecord) -> None:
+        """A core/v1 Event about `involved` (for passes that run outside kopf's handlers)."""
         ...
