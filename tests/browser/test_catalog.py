@@ -68,6 +68,8 @@ def test_each_category_filter(web: BrowserPage) -> None:
     web.goto("/ui/integrations")
     for label, types in expected.items():
         web.page.locator(".chip", has_text=label).click()
+        for kind in types:  # wait for this filter's tiles, not just for a count the previous filter had too
+            expect(web.page.locator(f'#catalog > li[data-type="{kind}"]')).to_have_count(1)
         expect(web.page.locator("#catalog > li")).to_have_count(len(types))
         assert set(tiles(web)) == types
         expect(web.page).to_have_url(re.compile(rf"category={label.lower()}"))
@@ -147,3 +149,17 @@ def test_vendored_htmx_is_served_with_its_hash(api: ApiServer) -> None:
     assert response.status_code == 200
     assert hashlib.sha256(response.content).hexdigest() == HTMX_SHA256
     assert CHROMIUM  # the browser the suite drives is the system's
+
+
+def test_wizard_signed_out_and_unknown_pages(web: BrowserPage) -> None:
+    web.goto("/ui/integrations/new/azure-monitor")
+    expect(web.page.get_by_role("heading", name="Set up Azure Monitor")).to_be_visible()
+    expect(web.page.locator(".notice")).to_contain_text("Sign in to create")
+    web.check_accessibility("a wizard while signed out")
+    response = web.goto("/ui/integrations/new/no-such-type")
+    assert response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    expect(web.page.get_by_role("alert")).to_contain_text("There is no integration type 'no-such-type'")
+    web.check_accessibility("the not-found page")
+    web.goto("/ui/login")
+    web.check_accessibility("the sign-in page")

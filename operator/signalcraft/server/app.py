@@ -102,6 +102,7 @@ def create_app(
         jira_oauth=jira_oauth,
     )
     app.add_exception_handler(Problem, handle_problem)
+    app.add_exception_handler(ui_pages.PageNotFound, ui_pages.not_found)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
     app.add_exception_handler(sqlite3.OperationalError, handle_storage)

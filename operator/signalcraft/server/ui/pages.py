@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from signalcraft.api.specs import IntegrationType
@@ -32,6 +32,20 @@ READ_ONLY_KINDS = {"kubernetes": "the Kubernetes operator", "terraform": "Terraf
 
 
 # ---------------------------------------------------------------- helpers
+
+
+class PageNotFound(Exception):
+    """A /ui page for something that does not exist: answered with an HTML page, not problem+json."""
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    viewer = await _viewer(request)
+    return render(
+        request,
+        "message.html",
+        _base_context(request, viewer, title="Not found", message=f"There is {exc}."),
+        status_code=404,
+    )
 
 
 async def _viewer(request: Request) -> people.Viewer | None:
@@ -65,7 +79,7 @@ def _api(request: Request, viewer: people.Viewer | None) -> Api:
 def _entry(kind: str) -> catalog.CatalogEntry:
     entry = catalog.BY_TYPE.get(kind)
     if entry is None:
-        raise HTTPException(404, f"no integration type {kind!r}")
+        raise PageNotFound(f"no integration type {kind!r}")
     return entry
 
 
@@ -329,7 +343,7 @@ async def integration_page(request: Request, name: str) -> Response:
         return _login_redirect(request)
     context = await _setup_context(request, viewer, name)
     if context is None:
-        raise HTTPException(404, f"no integration {name!r}")
+        raise PageNotFound(f"no integration {name!r}")
     return render(request, "integration.html", context)
 
 
@@ -343,7 +357,7 @@ async def integration_status(request: Request, name: str) -> Response:
         try:
             resource = await api.integration(name)
         except ApiProblem as problem:
-            raise HTTPException(problem.status, problem.detail) from None
+            raise PageNotFound(problem.detail) from None
     return render(request, "_status.html", {"name": name, "status": status_of(resource)})
 
 
@@ -359,7 +373,7 @@ async def send_test_alert(request: Request, name: str) -> Response:
     body = form.get("payload", "")
     context = await _setup_context(request, viewer, name, example_body=body)
     if context is None:
-        raise HTTPException(404, f"no integration {name!r}")
+        raise PageNotFound(f"no integration {name!r}")
     result = await _deliver(request, context.get("test_url"), body)
     context["test_result"] = result
     if context["test_url"]:
@@ -417,7 +431,7 @@ async def confirm_delete(request: Request, name: str) -> Response:
         return _login_redirect(request)
     context = await _setup_context(request, viewer, name)
     if context is None:
-        raise HTTPException(404, f"no integration {name!r}")
+        raise PageNotFound(f"no integration {name!r}")
     return render(request, "delete.html", {**context, "error": None})
 
 
