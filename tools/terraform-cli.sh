@@ -9,7 +9,9 @@ bin="$cache/terraform-$version/bin/terraform"
 mkdir -p "$cache/locks" "$cache/terraform-$version/bin"
 exec 9>"$cache/locks/terraform-$version.lock"
 flock 9
-if [[ ! -x "$bin" ]] || ! "$bin" version 2>/dev/null | grep -q "^Terraform ${version}$"; then
+# (output captured first: `| grep -q` could end the pipe early, and pipefail would take that SIGPIPE for a mismatch)
+built="$(CHECKPOINT_DISABLE=1 "$bin" version 2>/dev/null | head -n 1 || true)"
+if [[ "$built" != "Terraform ${version}" ]]; then
   echo "building terraform $version (first time only, a few minutes)" >&2
   # A module-mode build of a single package: go.mod/go.sum of the caller play no part.
   (cd "$cache/terraform-$version" && GOFLAGS=-mod=mod GOBIN="$cache/terraform-$version/bin.tmp" \

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -68,11 +69,17 @@ func limitOf(field string) Limit {
 	return limit
 }
 
-// usedFields records every contract field the schemas draw on (the contract test checks each of them).
-var usedFields = map[string]string{}
+// usedFields records every contract field the schemas draw on (the contract test checks each of them). Schemas are
+// built concurrently (Terraform asks for them in parallel), hence the lock.
+var (
+	usedFields     = map[string]string{}
+	usedFieldsLock sync.Mutex
+)
 
 func use(field, kind string) Limit {
+	usedFieldsLock.Lock()
 	usedFields[field] = kind
+	usedFieldsLock.Unlock()
 	return limitOf(field)
 }
 

@@ -65,11 +65,12 @@ func TestValidatorsEnforceTheContractsBounds(t *testing.T) {
 		resp := &resource.SchemaResponse{}
 		r.Schema(context.Background(), resource.SchemaRequest{}, resp) // registers the fields each schema uses
 	}
-	if len(usedFields) < 40 {
-		t.Fatalf("only %d contract fields are used by the schemas", len(usedFields))
+	used := usedSnapshot()
+	if len(used) < 40 {
+		t.Fatalf("only %d contract fields are used by the schemas", len(used))
 	}
 	checked := 0
-	for field, kind := range usedFields {
+	for field, kind := range used {
 		limit := limitOf(field)
 		switch kind {
 		case "string":
@@ -146,12 +147,13 @@ func TestEveryExposedEnumIsValidated(t *testing.T) {
 	for _, factory := range p.Resources(context.Background()) {
 		factory().Schema(context.Background(), resource.SchemaRequest{}, &resource.SchemaResponse{})
 	}
+	used := usedSnapshot()
 	var missing []string
 	for field, limit := range contractLimits {
 		if len(limit.Enum) == 0 || notExposed[field] {
 			continue
 		}
-		if _, ok := usedFields[field]; !ok {
+		if _, ok := used[field]; !ok {
 			missing = append(missing, field)
 		}
 	}
@@ -178,4 +180,14 @@ func TestDefaultsAreTheAPIs(t *testing.T) {
 	if fmt.Sprint(limitOf("workspace.notifications.channels").Default) != "[email]" {
 		t.Errorf("workspace channels default: %v", limitOf("workspace.notifications.channels").Default)
 	}
+}
+
+func usedSnapshot() map[string]string {
+	usedFieldsLock.Lock()
+	defer usedFieldsLock.Unlock()
+	out := make(map[string]string, len(usedFields))
+	for k, v := range usedFields {
+		out[k] = v
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -47,6 +48,9 @@ type kind struct {
 	Kept []string
 	// DataAttributes are the spec's string fields a data source exposes.
 	DataAttributes []string
+
+	schemaOnce sync.Once
+	schema     schema.Schema
 }
 
 var envelopeNames = map[string]bool{"id": true, "key": true, "name": true, "description": true, "labels": true, "version": true}
@@ -84,7 +88,8 @@ func (r *envelopeResource) Configure(_ context.Context, req resource.ConfigureRe
 }
 
 func (r *envelopeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = envelopeSchema(r.kind)
+	r.kind.schemaOnce.Do(func() { r.kind.schema = envelopeSchema(r.kind) })
+	resp.Schema = r.kind.schema
 }
 
 // envelopeSchema is the kind's attributes plus the envelope every configurable resource shares.
