@@ -34,7 +34,7 @@ sys.path[:0] = [str(REPO), str(REPO / "operator")]
 import httpx  # noqa: E402
 from tests.support.api_server import ApiServer, running_api_server  # noqa: E402
 from tests.support.processes import Program, free_port, wait_until  # noqa: E402
-from tests.support.webhook import running_alertmanager, start_webhook  # noqa: E402
+from tests.support.webhook import WebhookProcess, running_alertmanager, start_webhook  # noqa: E402
 
 FIXTURE = (
     REPO / "tests" / "fixtures" / "payloads" / "alertmanager" / "oncall-example-two-alerts-firing-with-numfiring.json"
@@ -54,27 +54,66 @@ def body_template(workdir: Path) -> tuple[Path, int]:
     return path, len(document["alerts"])
 
 
-def paced(url: str, body: Path, token: str, seconds: float, rate: float, connections: int = 16) -> dict[str, float]:
-    """wrk at about `rate` requests/s: each connection waits before each request; the wait is calibrated with a
-    short probe first (wrk 4.1 has no fixed-rate mode, and latency adds to the wait)."""
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of process `root` and every process below it (gunicorn's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def paced(
+    url: str, body: Path, token: str, seconds: float, rate: float, *, pid: int, connections: int = 16
+) -> dict[str, float]:
+    """wrk at about `rate` requests/s: each connection waits before each request; the wait is calibrated with
+    short probes first (wrk 4.1 has no fixed-rate mode, and latency adds to the wait)."""
     delay = 1000 * connections / rate
     for _ in range(2):
-        probe = wrk(url, body, token, 3, connections=connections, delay_ms=delay)
+        probe = wrk(url, body, token, 3, pid=pid, connections=connections, delay_ms=delay)
         delay = max(0.0, delay * probe["rate"] / rate)
-    return wrk(url, body, token, seconds, connections=connections, delay_ms=delay)
+    return wrk(url, body, token, seconds, pid=pid, connections=connections, delay_ms=delay)
 
 
 def wrk(
-    url: str, body: Path, token: str, seconds: float, *, connections: int = 32, delay_ms: float = 0, path: str = ""
+    url: str,
+    body: Path,
+    token: str,
+    seconds: float,
+    *,
+    pid: int,
+    connections: int = 32,
+    delay_ms: float = 0,
+    path: str = "",
 ) -> dict[str, float]:
+    """One wrk run against `url`; also the CPU the server (process `pid` and its children) spent per request."""
     env = {**os.environ, "BODY_FILE": str(body), "TOKEN": token, "DELAY_MS": str(delay_ms), "RUN": uuid.uuid4().hex}
     if path:
         env["PATH_"] = path
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", str(LUA), url]
+    before = cpu_seconds(pid)
     result = subprocess.run(argv, capture_output=True, text=True, env=env, check=True, timeout=seconds + 60)
+    spent = cpu_seconds(pid) - before
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     found: dict[str, float] = json.loads(line.removeprefix("RESULT "))
     found["rate"] = (found["requests"] - found["errors"]) / found["seconds"]
+    found["cpu_us"] = spent / max(1.0, found["requests"]) * 1e6
     return found
 
 
@@ -116,7 +155,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 
 
 @contextmanager
-def python_server(code: str, workdir: Path, name: str) -> Iterator[str]:
+def python_server(code: str, workdir: Path, name: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     (workdir / f"{name}.py").write_text(code)
     program = Program([str(workdir / f"{name}.py"), str(port)], workdir / f"{name}.log", executable=sys.executable)
@@ -127,7 +166,8 @@ def python_server(code: str, workdir: Path, name: str) -> Iterator[str]:
 
     wait_until(up, timeout=30, what=name)
     try:
-        yield f"http://127.0.0.1:{port}"
+        assert program.process is not None
+        yield f"http://127.0.0.1:{port}", program.process.pid
     finally:
         program.stop()
 
@@ -145,7 +185,7 @@ def api_alerts(api: ApiServer, integration: str) -> int:
 
 
 @contextmanager
-def alerta(workdir: Path) -> Iterator[str]:
+def alerta(workdir: Path) -> Iterator[tuple[str, int]]:
     """Alerta 9.1 under gunicorn (1 sync worker, its documented default) on a throwaway PostgreSQL 15 cluster."""
     if not (ALERTA_VENV / "bin" / "gunicorn").exists():
         subprocess.run([str(UV), "venv", "--python", "python3", str(ALERTA_VENV)], check=True)
@@ -215,7 +255,8 @@ def alerta(workdir: Path) -> Iterator[str]:
             wait_until(
                 lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code < 500, timeout=60, what="Alerta"
             )
-            yield f"http://127.0.0.1:{port}"
+            assert server.process is not None
+            yield f"http://127.0.0.1:{port}", server.process.pid
         finally:
             server.stop()
     finally:
@@ -223,47 +264,37 @@ def alerta(workdir: Path) -> Iterator[str]:
         shutil.rmtree(pg, ignore_errors=True)
 
 
+def pid_of(hook: WebhookProcess) -> int:
+    assert hook.program.process is not None
+    return hook.program.process.pid
+
+
 def main(seconds: float, sustained: float, rate: float, with_alerta: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="signalcraft-bench-ingest-"))
     body, per_body = body_template(workdir)
     rows: dict[str, dict[str, float]] = {}
     print(f"machine: {os.cpu_count()} cores; wrk -t2 -c32 -d{seconds:.0f}s; body {FIXTURE.name} ({per_body} alerts)")
-    with python_server(RAW_SERVER, workdir, "raw") as url:
-        rows["raw asyncio 202 server (floor)"] = wrk(f"{url}/alertmanager", body, "", seconds)
-    with python_server(BARE_SERVER, workdir, "bare") as url:
-        rows["bare endpoint, Starlette + uvicorn"] = wrk(f"{url}/alertmanager", body, "", seconds)
+    with python_server(RAW_SERVER, workdir, "raw") as (url, pid):
+        rows["raw asyncio 202 server (floor)"] = wrk(f"{url}/alertmanager", body, "", seconds, pid=pid)
+    with python_server(BARE_SERVER, workdir, "bare") as (url, pid):
+        rows["bare endpoint, Starlette + uvicorn"] = wrk(f"{url}/alertmanager", body, "", seconds, pid=pid)
     with running_api_server(workdir / "api", extra_args=["--rate-limit", "1000000"]) as api:
         only = start_webhook(api, workdir / "only", "bench-only", extra_args=["--no-forward"])
-        rows["webhook, spool only"] = wrk(f"{only.url}/alertmanager", body, only.token, seconds)
+        rows["webhook, spool only"] = wrk(f"{only.url}/alertmanager", body, only.token, seconds, pid=pid_of(only))
         only.program.stop()
         hook = start_webhook(api, workdir / "fwd", "bench-fwd")
-        rows["webhook + forwarder to the API"] = wrk(f"{hook.url}/alertmanager", body, hook.token, seconds)
+        url = f"{hook.url}/alertmanager"
+        rows["webhook + forwarder to the API"] = wrk(url, body, hook.token, seconds, pid=pid_of(hook))
         wait_until(lambda: hook.metric("signalcraft_webhook_spool_depth") == 0, timeout=600, interval=0.2)
         half_rate = rows["webhook + forwarder to the API"]["rate"] / 2
-        connections = 16
-        half = wrk(
-            f"{hook.url}/alertmanager",
-            body,
-            hook.token,
-            seconds,
-            connections=connections,
-            delay_ms=1000 * connections / half_rate,
-        )
-        rows[f"webhook + forwarder at half max ({half_rate:.0f} req/s offered)"] = half
+        half = paced(url, body, hook.token, seconds, half_rate, pid=pid_of(hook))
+        rows[f"webhook + forwarder, paced at half max ({half_rate:.0f} req/s offered)"] = half
         wait_until(lambda: hook.metric("signalcraft_webhook_spool_depth") == 0, timeout=600, interval=0.2)
         hook.program.stop()
 
         steady = start_webhook(api, workdir / "steady", "bench-steady")
-        connections = 16
-        requests_per_second = rate / per_body
-        result = wrk(
-            f"{steady.url}/alertmanager",
-            body,
-            steady.token,
-            sustained,
-            connections=connections,
-            delay_ms=1000 * connections / requests_per_second,
-        )
+        url = f"{steady.url}/alertmanager"
+        result = paced(url, body, steady.token, sustained, rate / per_body, pid=pid_of(steady), connections=32)
         stopped = time.perf_counter()
         acknowledged = int(steady.metric("signalcraft_webhook_received_alerts_total"))
         wait_until(lambda: steady.metric("signalcraft_webhook_spool_depth") == 0, timeout=900, interval=0.05)
@@ -288,21 +319,23 @@ def main(seconds: float, sustained: float, rate: float, with_alerta: bool) -> No
             end_to_end = time.perf_counter() - fired
         timing.program.stop()
     if with_alerta:
-        with alerta(workdir) as url:
+        with alerta(workdir) as (url, pid):
             rows["Alerta 9.1 (gunicorn, PostgreSQL 15)"] = wrk(
-                f"{url}/webhooks/prometheus", body, "", seconds, path="/webhooks/prometheus"
+                f"{url}/webhooks/prometheus", body, "", seconds, pid=pid, path="/webhooks/prometheus"
             )
 
-    bare = rows["bare endpoint, Starlette + uvicorn"]["rate"]
-    print(f"\n| {'variant':<58} | {'req/s':>7} | {'alerts/s':>8} | {'p50 ms':>6} | {'p99 ms':>6} | {'vs bare':>7} |")
-    print(f"|{'-' * 60}|{'-' * 9}|{'-' * 10}|{'-' * 8}|{'-' * 8}|{'-' * 9}|")
+    bare = rows["bare endpoint, Starlette + uvicorn"]
+    header = f"| {'variant':<64} | {'req/s':>7} | {'alerts/s':>8} | {'p50 ms':>6} | {'p99 ms':>6} | {'vs bare':>7} |"
+    print(f"\n{header} {'CPU µs/req':>10} | {'CPU vs bare':>11} |")
+    print(f"|{'-' * 66}|{'-' * 9}|{'-' * 10}|{'-' * 8}|{'-' * 8}|{'-' * 9}|{'-' * 12}|{'-' * 13}|")
     for label, row in rows.items():
         print(
-            f"| {label:<58} | {row['rate']:>7.0f} | {row['rate'] * per_body:>8.0f} | {row['p50_ms']:>6.1f} | "
-            f"{row['p99_ms']:>6.1f} | {row['rate'] / bare:>6.2f}x |"
+            f"| {label:<64} | {row['rate']:>7.0f} | {row['rate'] * per_body:>8.0f} | {row['p50_ms']:>6.1f} | "
+            f"{row['p99_ms']:>6.1f} | {row['rate'] / bare['rate']:>6.2f}x | {row['cpu_us']:>10.0f} | "
+            f"{bare['cpu_us'] / row['cpu_us']:>10.2f}x |"
         )
     fwd = rows["webhook + forwarder to the API"]["rate"]
-    print(f"\nwebhook + forwarder / bare endpoint: {fwd / bare:.2f}x (goal >= 0.5)")
+    print(f"\nwebhook + forwarder / bare endpoint: {fwd / bare['rate']:.2f}x (goal >= 0.5)")
     print(f"p99 at half the maximum rate: {half['p99_ms']:.1f} ms (goal <= 20)")
     print(
         f"sustained {sustained:.0f}s at {rate:.0f} alerts/s offered: {result['rate'] * per_body:.0f} alerts/s "

@@ -36,7 +36,7 @@ from signalcraft.supervision import Progress
 log = logging.getLogger("signalcraft.webhook.forwarder")
 MAX_BACKOFF = 60.0
 REFUSED_FOR_GOOD = (400, 413, 422)
-SCAN = 4000
+SCAN = 512
 """Entries looked at per dispatch; enough to fill several requests past lanes that must wait."""
 
 
@@ -100,6 +100,8 @@ class Forwarder:
         in_flight: int = 4,
         idle: float = 1.0,
         first_backoff: float = 0.5,
+        linger: float = 0.05,
+        enough_events: int = 200,
     ) -> None:
         """`connect` builds an API client with the current key; it is called again after a 401/403."""
         self.spool = spool
@@ -108,6 +110,9 @@ class Forwarder:
         self.in_flight = in_flight
         self.idle = idle
         self.first_backoff = first_backoff
+        self.linger = linger
+        """While a request is in flight, a small one waits up to this long for more entries to merge."""
+        self.enough_events = enough_events
         self.failures_in_a_row = 0
         self._api: SignalCraftClient | None = None
         self._retired: list[SignalCraftClient] = []
@@ -120,6 +125,8 @@ class Forwarder:
         whenever nothing is due. A request that hangs beats nothing: the supervisor then sees a stall."""
         beat = progress.beat if progress is not None else (lambda: None)
         senders: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        held_since: float | None = None
         try:
             while True:
                 for done in [task for task in senders if task.done()]:
@@ -144,6 +151,15 @@ class Forwarder:
                         beat()  # idle: nothing is due
                     await self._wait_for(senders, appended=True)
                     continue
+                if senders and sum(entry.events for entry in request.entries) < self.enough_events:
+                    # Others are in flight already: merge more into this one rather than send many small requests
+                    # (each costs the API a transaction and us a round trip), but never hold it long.
+                    held_since = loop.time() if held_since is None else held_since
+                    left = self.linger - (loop.time() - held_since)
+                    if left > 0:
+                        await self._wait_for(senders, at_most=left)
+                        continue
+                held_since = None
                 self._busy_lanes |= request.lanes
                 self._busy_ids |= {entry.id for entry in request.entries}
                 senders.add(asyncio.create_task(self._send(request, beat), name="forwarder-send"))
@@ -157,14 +173,17 @@ class Forwarder:
                 await client.aclose()
             self._api, self._retired = None, []
 
-    async def _wait_for(self, senders: set[asyncio.Task[None]], *, appended: bool = False) -> None:
-        """Until a request ends (or, with `appended`, an entry is stored), at most the idle period."""
+    async def _wait_for(
+        self, senders: set[asyncio.Task[None]], *, appended: bool = False, at_most: float | None = None
+    ) -> None:
+        """Until a request ends (or, with `appended`, an entry is stored), at most `at_most` (the idle period)."""
+        timeout = self.idle if at_most is None else at_most
         waits: list[asyncio.Future[None]] = list(senders)
         if appended:
-            waits.append(asyncio.ensure_future(self.spool.wait_for_append(self.idle)))
+            waits.append(asyncio.ensure_future(self.spool.wait_for_append(timeout)))
         if not waits:
             return
-        await asyncio.wait(waits, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if appended:
             waits[-1].cancel()
 
