@@ -256,6 +256,7 @@ class Forwarder:
             delay = self._backoff(None)
             log.warning("delivery of %d spool entries postponed %.1fs: %s", len(request.entries), delay, exc)
             return Outcome.BLOCKED, delay
+        self.metrics.delivery_requests.inc()
         await self._done(request, accepted=True)
         return Outcome.ACCEPTED, 0.0
 

@@ -33,6 +33,11 @@ class WebhookMetrics:
         self.delivered_alerts = Counter(
             "signalcraft_webhook_delivered_alerts", "Alert events in the entries the API accepted", registry=r
         )
+        self.delivery_requests = Counter(
+            "signalcraft_webhook_delivery_requests",
+            "POST /v1/alert-events requests the API accepted (delivered / this = entries merged per request)",
+            registry=r,
+        )
         self.dead_lettered = Counter(
             "signalcraft_webhook_dead_lettered",
             "Entries the API refused for good, moved to the dead letters",
