@@ -145,3 +145,29 @@ def test_sns_confirm_notify_and_forged(sns_api: tuple[ApiServer, Any]) -> None:
         off_list = sns.message("SubscriptionConfirmation", "x", SubscribeURL=detour)
         problem(httpx.post(url, content=off_list, headers=confirming), 401, "unauthenticated")
         assert len(sns.confirmations) == 1, "nothing unverified or off the allow-list was ever confirmed"
+
+
+def test_unsigned_sns_shapes_and_confirmation_follow_the_integration(sns_api: tuple[ApiServer, Any]) -> None:
+    """Raw delivery and EventBridge only where the integration enables them (a sender's header or body key alone
+    never skips the signature); `auto_confirm_subscriptions: false` is honoured, as on the in-cluster webhook."""
+    api, sns = sns_api
+    alarm = json.loads(
+        (PAYLOADS / "cloudwatch-sns/alerta-cloudwatch-alarm-notification-real-signature.json").read_text()
+    )
+    bridged = (PAYLOADS / "cloudwatch-eventbridge-lambda/eventbridge-metric-math-alarm-state-change.json").read_bytes()
+    raw = {"x-amz-sns-rawdelivery": "true", "x-amz-sns-topic-arn": alarm["TopicArn"]}
+    with api.client() as admin:
+        _, plain = integration(admin, "aws-cloudwatch")
+        problem(httpx.post(plain, content=alarm["Message"], headers=raw), 401, "unauthenticated")
+        problem(httpx.post(plain, content=bridged), 401, "unauthenticated")
+        name, url = integration(
+            admin, "aws-cloudwatch", raw_message_delivery=True, eventbridge=True, auto_confirm_subscriptions=False
+        )
+        assert httpx.post(url, content=alarm["Message"], headers=raw).status_code == 202
+        assert httpx.post(url, content=bridged).status_code == 202
+        assert len(groups(admin, name)) == 2
+        before = len(sns.confirmations)
+        confirming = {"x-amz-sns-message-type": "SubscriptionConfirmation"}
+        confirmation = sns.message("SubscriptionConfirmation", "subscribe?")
+        assert httpx.post(url, content=confirmation, headers=confirming).status_code == 202
+        assert len(sns.confirmations) == before, "not confirmed: the integration said so"

@@ -289,3 +289,38 @@ def test_an_empty_or_missing_credential_file_answers_503_never_open(tmp_path: Pa
         (tmp_path / "token").write_text("am-token")
         assert running.post("/alertmanager", FIRING).status_code == 202
         assert len(running.stored()) == 1, "only the authenticated request was stored"
+
+
+def test_both_front_doors_share_the_subscription_rule_and_the_sender_cannot_skip_the_signature(
+    tmp_path: Path, sns: FakeSns
+) -> None:
+    """`auto_confirm_subscriptions: false` holds on the in-cluster webhook as on the API (one pipeline), and a
+    sender's raw-delivery header or an EventBridge-shaped body does not replace the SNS signature."""
+    (tmp_path / "token").write_text("sns-token")
+    integration = Integration(
+        "aws", ("aws-cloudwatch",), token=secret(tmp_path / "token"), settings={"auto_confirm_subscriptions": False}
+    )
+    settings = SnsSettings(
+        cert_host_pattern=r"127\.0\.0\.1",
+        ca_bundle=str(sns.ca_file),
+        subscribe_url_prefixes=(f"https://127.0.0.1:{sns.port}/",),
+    )
+    with serve(tmp_path, WebhookConfig(integrations=[integration], sns=settings)) as running:
+        url = f"{running.url}/api/v1/webhooks/aws-cloudwatch"
+        before = len(sns.confirmations)
+        confirmation = sns.message("SubscriptionConfirmation", "subscribe?")
+        assert httpx.post(url, params={"token": "sns-token"}, content=confirmation).status_code == 202
+        assert len(sns.confirmations) == before, "not confirmed: the integration said so"
+        alarm = (PAYLOADS / "cloudwatch-sns/alerta-cloudwatch-alarm-notification-real-signature.json").read_text()
+        raw = httpx.post(
+            url,
+            params={"token": "sns-token"},
+            content=json.loads(alarm)["Message"],
+            headers={"x-amz-sns-rawdelivery": "true"},
+        )
+        problem(raw, 401, "unauthenticated")
+        bridged = (
+            PAYLOADS / "cloudwatch-eventbridge-lambda/eventbridge-metric-math-alarm-state-change.json"
+        ).read_bytes()
+        problem(httpx.post(url, params={"token": "sns-token"}, content=bridged), 401, "unauthenticated")
+        assert running.stored() == []

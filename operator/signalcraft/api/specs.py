@@ -270,6 +270,10 @@ class AwsCloudwatchSettings(Strict):
         default_factory=list, max_length=50
     )
     auto_confirm_subscriptions: bool = True
+    raw_message_delivery: bool = False
+    """Accept SNS raw message deliveries (unsigned: the webhook token is then the only proof)."""
+    eventbridge: bool = False
+    """Accept EventBridge "CloudWatch Alarm State Change" events (unsigned: the webhook token is the only proof)."""
 
 
 class AzureMonitorSettings(Strict):

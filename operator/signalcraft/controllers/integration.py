@@ -54,6 +54,14 @@ class AwsCloudwatchSettings(CamelModel):
     auto_confirm_subscriptions: bool = Field(
         default=True, description="Confirm SNS subscriptions automatically after the signature verifies."
     )
+    raw_message_delivery: bool = Field(
+        default=False,
+        description="Accept SNS raw message deliveries; they are unsigned, so the webhook token is the only proof.",
+    )
+    eventbridge: bool = Field(
+        default=False,
+        description="Accept EventBridge alarm state changes; unsigned, so the webhook token is the only proof.",
+    )
 
 
 class AzureMonitorSettings(CamelModel):
