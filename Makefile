@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make demo   - set everything up and run the demo"
-	@echo "make test   - set everything up and run the whole test suite (lint + unit + contract + e2e)"
+	@echo "make test   - set everything up and run the whole test suite (lint + unit + contract + e2e + terraform)"
 	@echo "make lint | test-unit | test-contract | test-e2e | test-terraform | terraform-docs | crds | bench"
 
 $(UV):

@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
 // lifecycle is the acceptance sequence every resource passes: create → plan empty → update in place → import
@@ -349,4 +351,53 @@ resource "signalcraft_workspace" "w" {
 		outside:  func(spec map[string]any) { spec["time_zone"] = "Asia/Tokyo" },
 		importID: "workspace",
 	}.run(t)
+}
+
+// The key is derived from the name once: a rename is an in-place update that keeps the API name; a new key replaces.
+func TestAccRenameKeepsTheKey(t *testing.T) {
+	skipUnlessAcc(t)
+	suffix := unique("x")
+	config := func(name, key string) string {
+		keyLine := ""
+		if key != "" {
+			keyLine = fmt.Sprintf("key = %q", key)
+		}
+		return fmt.Sprintf(`
+resource "signalcraft_team" "t" {
+  name = %q
+  %s
+}`, name, keyLine)
+	}
+	derived := "payments-on-call-" + suffix
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config("Payments On-Call "+suffix, ""),
+				Check:  resource.TestCheckResourceAttr("signalcraft_team.t", "key", derived),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue("signalcraft_team.t", tfjsonpath.New("key"), knownvalue.StringExact(derived)),
+				}},
+			},
+			{
+				Config: config("Payments & Billing On-Call", ""),
+				Check:  resource.TestCheckResourceAttr("signalcraft_team.t", "key", derived),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("signalcraft_team.t", plancheck.ResourceActionUpdate),
+				}},
+			},
+			{
+				Config: config("Payments & Billing On-Call", "billing-"+suffix),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("signalcraft_team.t", plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				Check: func(*terraform.State) error {
+					if _, status := envelope(t, "teams", derived); status != http.StatusNotFound {
+						return fmt.Errorf("the old key is still there: %d", status)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }
