@@ -83,6 +83,11 @@ test-browser: tools
 demo: tools
 	$(BIN)/signalcraft demo
 
+# The exported API contract: the OpenAPI document and the field limits the Terraform provider validates with.
+openapi: setup
+	$(BIN)/signalcraft api openapi --output config/openapi/signalcraft-v1.json
+	$(BIN)/signalcraft api limits --output terraform-provider-signalcraft/internal/provider/contract.json
+
 crds: setup
 	$(BIN)/signalcraft crds --write crds/
 	$(BIN)/signalcraft crds --write helm/signalcraft-operator/files/crds/

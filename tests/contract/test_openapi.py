@@ -20,7 +20,7 @@ def test_committed_document_matches_the_live_server(api: ApiServer) -> None:
     served = httpx.get(f"{api.url}/openapi.json").json()
     committed: dict[str, Any] = json.loads(COMMITTED.read_text())
     assert served == committed, (
-        "config/openapi is stale: run `signalcraft api openapi --output config/openapi/signalcraft-v1.json`"
+        "config/openapi is stale: run `make openapi` (it also regenerates the Terraform provider's contract.json)"
     )
 
 

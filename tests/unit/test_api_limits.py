@@ -13,8 +13,8 @@ PROVIDER_COPY = REPO / "terraform-provider-signalcraft" / "internal" / "provider
 
 def test_the_terraform_providers_copy_is_current() -> None:
     assert PROVIDER_COPY.read_text() == contract_document(), (
-        "the provider's contract.json is stale: run "
-        "`signalcraft api limits --output terraform-provider-signalcraft/internal/provider/contract.json`"
+        "the provider's contract.json is stale: run `make openapi` (or `signalcraft api limits --output "
+        "terraform-provider-signalcraft/internal/provider/contract.json`)"
     )
 
 
