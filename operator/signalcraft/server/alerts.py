@@ -69,6 +69,7 @@ async def ingest(
         routed.append((event, policy, escalation))
     now = now_text()
     async with db.transaction() as tx:
+        systems = await ticketing.ticket_systems(tx)
         for event, policy, escalation in routed:
             group_id, new_group = await _upsert_group(tx, event, now, policy, escalation)
             known = await (
@@ -100,7 +101,9 @@ async def ingest(
                 ),
             )
             before, after, severity = await _refresh_group(tx, group_id, now, added=int(known is None))
-            await ticketing.automate(tx, group_id, severity, new_group, new_alert=known is None and not new_group)
+            await ticketing.automate(
+                tx, group_id, severity, new_group, new_alert=known is None and not new_group, systems=systems
+            )
             if after == AlertStatus.RESOLVED.value and before != after and not new_group:
                 await ticketing.on_group_resolved(tx, group_id, from_ticket_system=None)
             touched.setdefault(group_id)
@@ -172,17 +175,18 @@ async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str, *, a
     ).fetchone()
     assert previous is not None
 
-    async def any_alert(statuses: tuple[str, ...], severity: str | None = None) -> aiosqlite.Row | None:
-        marks = ", ".join("?" for _ in statuses)
-        sql = f"SELECT summary, severity FROM alerts WHERE group_id = ? AND status IN ({marks})"  # noqa: S608
-        args: tuple[str, ...] = (group_id, *statuses)
-        if severity is not None:
-            sql, args = f"{sql} AND severity = ?", (*args, severity)
-        return await (await tx.execute(f"{sql} LIMIT 1", args)).fetchone()
-
-    if await any_alert((AlertStatus.FIRING.value,)):
+    present = await (
+        await tx.execute(
+            "SELECT EXISTS (SELECT 1 FROM alerts WHERE group_id = ? AND status = 'firing'), "
+            "EXISTS (SELECT 1 FROM alerts WHERE group_id = ? AND status = 'acknowledged')",
+            (group_id, group_id),
+        )
+    ).fetchone()
+    assert present is not None
+    firing, acknowledged = present[0], present[1]
+    if firing:
         status = AlertStatus.FIRING.value
-    elif await any_alert((AlertStatus.ACKNOWLEDGED.value,)):
+    elif acknowledged:
         status = AlertStatus.ACKNOWLEDGED.value
     else:
         status = AlertStatus.RESOLVED.value
@@ -191,13 +195,16 @@ async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str, *, a
         if status != AlertStatus.RESOLVED.value
         else (AlertStatus.RESOLVED.value,)
     )
-    worst = None
-    for severity in _SEVERITY_ORDER:
-        worst = await any_alert(considered, severity)
-        if worst is not None:
-            break
-    severity_after = str(worst["severity"]) if worst is not None else str(previous["severity"])
-    summary = str(worst["summary"]) if worst is not None else str(previous["summary"])
+    # One indexed lookup per severity, in one statement: the first alert of each, worst severity first.
+    marks = ", ".join("?" for _ in considered)
+    lookup = f"(SELECT summary FROM alerts WHERE group_id = ? AND status IN ({marks}) AND severity = ? LIMIT 1)"  # noqa: S608
+    args = [value for severity in _SEVERITY_ORDER for value in (group_id, *considered, severity)]
+    sql = f"SELECT {', '.join(lookup for _ in _SEVERITY_ORDER)}"
+    summaries = await (await tx.execute(sql, args)).fetchone()
+    assert summaries is not None
+    texts = [summaries[index] for index in range(len(_SEVERITY_ORDER))]
+    found = [(severity, text) for severity, text in zip(_SEVERITY_ORDER, texts, strict=True) if text is not None]
+    severity_after, summary = found[0] if found else (str(previous["severity"]), str(previous["summary"]))
     await tx.execute(
         "UPDATE alert_groups SET status = ?, severity = ?, summary = ?, alert_count = ?, updated_at = ?, "
         "resolved_at = CASE WHEN ? = 'resolved' THEN coalesce(resolved_at, ?) ELSE NULL END WHERE id = ?",

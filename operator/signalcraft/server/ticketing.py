@@ -129,20 +129,36 @@ async def enqueue(tx: aiosqlite.Connection, group_id: str, integration_name: str
     )
 
 
-async def automate(tx: aiosqlite.Connection, group_id: str, severity: str, new_group: bool, new_alert: bool) -> None:
-    """Called inside the ingest transaction: auto-create tickets, or comment on the existing ones."""
+async def ticket_systems(tx: aiosqlite.Connection) -> list[tuple[str, dict[str, Any]]]:
+    """(name, settings) of every Jira and ServiceNow integration: read once per ingest request, not per event."""
     cursor = await tx.execute(
         "SELECT name, json_extract(spec, '$.type') AS type, spec FROM resources WHERE collection = 'integrations' "
         "AND json_extract(spec, '$.type') IN ('jira', 'servicenow')"
     )
+    return [(str(row["name"]), json.loads(row["spec"]).get(row["type"], {})) for row in await cursor.fetchall()]
+
+
+async def automate(
+    tx: aiosqlite.Connection,
+    group_id: str,
+    severity: str,
+    new_group: bool,
+    new_alert: bool,
+    *,
+    systems: list[tuple[str, dict[str, Any]]] | None = None,
+) -> None:
+    """Called inside the ingest transaction: auto-create tickets, or comment on the existing ones."""
+    if systems is None:
+        systems = await ticket_systems(tx)
+    if not systems or not (new_group or new_alert):
+        return
     group = await (await tx.execute("SELECT ticket FROM alert_groups WHERE id = ?", (group_id,))).fetchone()
     tickets = json.loads(group["ticket"] or "{}") if group is not None else {}
-    for row in await cursor.fetchall():
-        settings = json.loads(row["spec"]).get(row["type"], {})
-        if row["name"] in tickets and new_alert:
-            await enqueue(tx, group_id, row["name"], "comment")
+    for name, settings in systems:
+        if name in tickets and new_alert:
+            await enqueue(tx, group_id, name, "comment")
         elif new_group and settings.get("auto_create_severity") == severity:
-            await enqueue(tx, group_id, row["name"], "create")
+            await enqueue(tx, group_id, name, "create")
 
 
 async def on_group_resolved(tx: aiosqlite.Connection, group_id: str, *, from_ticket_system: str | None) -> None:
