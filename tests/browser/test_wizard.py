@@ -93,6 +93,8 @@ def test_whole_wizard_up_to_the_test_alert(web: BrowserPage, api: ApiServer, own
     web.goto("/ui/integrations")
     expect(web.page.get_by_test_id(f"status-{name}")).to_contain_text("receiving — last alert")
     web.check_accessibility("the catalog with an installed integration")
+    for width in (1280, 375):
+        web.screenshot("catalog-installed", width)
 
 
 def test_error_status_rotate_and_delete(web: BrowserPage, api: ApiServer, owner: Person) -> None:
