@@ -34,14 +34,6 @@ AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
 SCREENSHOTS = Path(os.environ.get("SIGNALCRAFT_SCREENSHOTS", Path(__file__).parents[2] / "build" / "screenshots"))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if not Path(CHROMIUM).exists():
-        # `make tools` installs Chromium (tools/system-packages.sh); a missing browser is a broken setup, not a skip.
-        for item in items:
-            if "tests/browser" in str(item.fspath):
-                item.add_marker(pytest.mark.xfail(reason=f"no Chromium at {CHROMIUM}: run make tools", run=False))
-
-
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
@@ -50,6 +42,8 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
+    # `make tools` installs Chromium (tools/system-packages.sh); without it every browser test fails, never skips.
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run make tools"
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
     )
