@@ -133,7 +133,7 @@ async def run_operator(config: OperatorConfig) -> None:
     drift = DriftLoop(
         reconciler, kube, KINDS, namespaces=config.namespaces, interval=config.drift_interval, gate=runtime.gate
     )
-    drifting = asyncio.create_task(drift.run(first_delay=min(10.0, config.drift_interval)), name="drift")
+    drifting = asyncio.create_task(drift.run(first_delay=min(2.0, config.drift_interval)), name="drift")
     try:
         await kopf.operator(
             registry=registry,

@@ -131,7 +131,7 @@ def _register_dependency_nudges(registry: kopf.OperatorRegistry, runtime: Runtim
 
 def _register_index(registry: kopf.OperatorRegistry, kind: ManagedKind) -> None:
     @kopf.index(GROUP, VERSION, kind.plural, registry=registry, id=_index_id(kind), param=kind)
-    def dependencies(
+    async def dependencies(  # async: kopf runs a sync handler in a thread, for every event of every object
         *, namespace: str | None, name: str, body: kopf.Body, param: Any = None, **_: Any
     ) -> dict[tuple[str, ...], tuple[str, str, bool]]:
         if namespace is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ Not under `signalcraft.io/`: kopf keeps its own state there and leaves that pref
 """
 
 
+@functools.cache
 def _resource(kind: ManagedKind) -> type[GenericNamespacedResource]:
     return create_namespaced_resource(GROUP, VERSION, kind.kind, kind.plural)
 

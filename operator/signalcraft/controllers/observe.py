@@ -35,6 +35,7 @@ from signalcraft.controllers.model import (
     remote_name_of,
 )
 from signalcraft.controllers.ports import KubePort
+from signalcraft.controllers.registry import BY_KIND
 
 LIST_PAGE_SIZE = 500
 _T = TypeVar("_T")
@@ -225,8 +226,6 @@ class Observer:
     async def _resolve_references(
         self, kind: ManagedKind, spec: ManagedSpec, obj: KubeObject, resolved: dict[str, ResolvedReference]
     ) -> Unresolved | None:
-        from signalcraft.controllers.registry import BY_KIND  # the registry imports every kind, kinds import this
-
         for reference in kind.references(spec):
             target_kind = BY_KIND[reference.kind]
             target = await self.kube.get_resource(target_kind, obj.namespace, reference.name)
