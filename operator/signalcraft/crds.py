@@ -14,6 +14,7 @@ import click
 import yaml
 from pydantic import BaseModel
 
+from signalcraft.api.rules import Rule
 from signalcraft.controllers.common import CamelModel
 from signalcraft.controllers.kind import ManagedKind
 from signalcraft.controllers.registry import KINDS
@@ -21,9 +22,45 @@ from signalcraft.controllers.registry import KINDS
 _DROPPED_KEYWORDS = {"title", "discriminator", "examples"}
 
 
-def _cel_rules(model: type[BaseModel]) -> list[dict[str, str]]:
-    rules = getattr(model, "cel_rules", None)
-    return list(rules) if isinstance(rules, list) else []
+def _cel_rules(model: type[BaseModel], names: dict[str, str]) -> list[dict[str, str]]:
+    """The model's Kubernetes-only CEL rules, then its cross-field rules (shared with the API) in JSON names."""
+    kubernetes_only = getattr(model, "cel_rules", None)
+    rules = list(kubernetes_only) if isinstance(kubernetes_only, list) else []
+    shared: tuple[Rule, ...] = getattr(model, "cross_field_rules", ())
+    return rules + [rule.kubernetes(names) for rule in shared]
+
+
+def _json_names(models: dict[str, type[BaseModel]]) -> dict[str, str]:
+    """Python field name -> JSON name, over every model of one CRD (CEL rules are written with Python names)."""
+    names: dict[str, str] = {}
+    for model in models.values():
+        for field_name, info in model.model_fields.items():
+            alias = info.serialization_alias or info.alias or field_name
+            if names.setdefault(field_name, alias) != alias:
+                raise ValueError(f"{field_name} is spelled both {names[field_name]} and {alias} in one CRD")
+    return names
+
+
+def _key_rule(keys: dict[str, Any]) -> dict[str, str]:
+    """Structural schemas cannot constrain map keys (no propertyNames): the key's schema becomes a CEL rule."""
+    tests: list[str] = []
+    said: list[str] = []
+    if "enum" in keys:
+        tests.append(f"k in [{', '.join(repr(str(value)) for value in keys['enum'])}]")
+        said.append("be one of " + ", ".join(str(value) for value in keys["enum"]))
+    if "pattern" in keys:
+        tests.append(f"k.matches(r'{keys['pattern']}')")
+        said.append(f"match {keys['pattern']}")
+    if "maxLength" in keys:
+        tests.append(f"size(k) <= {keys['maxLength']}")
+        said.append(f"be at most {keys['maxLength']} characters")
+    if "minLength" in keys:
+        tests.append(f"size(k) >= {keys['minLength']}")
+        said.append(f"be at least {keys['minLength']} characters")
+    unknown = keys.keys() - {"enum", "pattern", "maxLength", "minLength", "type"}
+    if unknown or not tests:
+        raise ValueError(f"cannot express map keys constrained by {sorted(keys)} in CEL")
+    return {"rule": f"self.all(k, {' && '.join(tests)})", "message": "keys must " + " and ".join(said)}
 
 
 def _models_by_title(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
@@ -50,11 +87,13 @@ def _annotation_models(annotation: Any) -> list[type[BaseModel]]:
     return models
 
 
-def _structural(schema: dict[str, Any], defs: dict[str, Any], models: dict[str, type[BaseModel]]) -> dict[str, Any]:
+def _structural(
+    schema: dict[str, Any], defs: dict[str, Any], models: dict[str, type[BaseModel]], names: dict[str, str]
+) -> dict[str, Any]:
     """Turn pydantic's JSON Schema into a Kubernetes structural schema (no $ref, no null unions, no titles)."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
-        resolved = _structural(copy.deepcopy(defs[name]), defs, models)
+        resolved = _structural(copy.deepcopy(defs[name]), defs, models, names)
         for key in ("description", "default"):
             if key in schema:
                 resolved[key] = schema[key]
@@ -64,26 +103,35 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any], models: dict[str, 
         if len(branches) != 1:
             raise ValueError(f"cannot express a union of {len(branches)} types in a structural schema")
         merged = {key: value for key, value in schema.items() if key not in _DROPPED_KEYWORDS and key != "anyOf"}
-        resolved = _structural(branches[0], defs, models)
+        resolved = _structural(branches[0], defs, models, names)
         resolved.update({key: value for key, value in merged.items() if key != "default" or value is not None})
         return resolved
-    unsupported = {"patternProperties", "propertyNames"} & schema.keys()
-    if unsupported:
-        raise ValueError(f"Kubernetes structural schemas do not support {sorted(unsupported)}: use a CEL rule")
+    if "patternProperties" in schema:
+        # A map whose keys have a pattern: the values' schema, and the keys' pattern as a CEL rule.
+        schema = dict(schema)
+        ((key_pattern, values),) = schema.pop("patternProperties").items()
+        schema["additionalProperties"] = values
+        schema["propertyNames"] = {"pattern": key_pattern}
     result: dict[str, Any] = {}
+    validations: list[dict[str, str]] = []
     for key, value in schema.items():
         if key in _DROPPED_KEYWORDS or key == "$defs":
+            continue
+        if key == "propertyNames":
+            validations.append(_key_rule(value))
             continue
         if key == "const":
             result["enum"] = [value]
         elif key == "properties":
-            result["properties"] = {name: _structural(sub, defs, models) for name, sub in value.items()}
+            result["properties"] = {field: _structural(sub, defs, models, names) for field, sub in value.items()}
         elif key == "items":
-            result["items"] = _structural(value, defs, models)
+            result["items"] = _structural(value, defs, models, names)
         elif key == "additionalProperties":
             if value is False:
                 continue
-            result["additionalProperties"] = _structural(value, defs, models) if isinstance(value, dict) else value
+            result["additionalProperties"] = (
+                _structural(value, defs, models, names) if isinstance(value, dict) else value
+            )
         elif key == "default" and value is None:
             continue
         elif key == "maxItems" and schema.get("type") == "object":
@@ -93,19 +141,23 @@ def _structural(schema: dict[str, Any], defs: dict[str, Any], models: dict[str, 
         else:
             result[key] = value
     if result.get("properties") == {}:
-        # An object with no fields: the API server would drop an empty `properties` and then differ from crds/.
+        # An object with no fields: the API server would drop an empty `properties` and then differ from crds/, and
+        # it would admit any field in it (unknown fields of an empty object are not reported): none is allowed.
         del result["properties"]
+        if schema.get("additionalProperties") is False:
+            result["maxProperties"] = 0
     if result.get("type") == "object" and "title" in schema and schema["title"] in models:
-        rules = _cel_rules(models[schema["title"]])
-        if rules:
-            result["x-kubernetes-validations"] = rules
+        validations += _cel_rules(models[schema["title"]], names)
+    if validations:
+        result["x-kubernetes-validations"] = validations
     return result
 
 
 def model_schema(model: type[BaseModel]) -> dict[str, Any]:
     raw = model.model_json_schema(by_alias=True, mode="validation")
     defs = raw.pop("$defs", {})
-    return _structural(raw, defs, _models_by_title(model))
+    models = _models_by_title(model)
+    return _structural(raw, defs, models, _json_names(models))
 
 
 def _condition_column(name: str, condition: str) -> dict[str, Any]:

@@ -154,7 +154,7 @@ async def plan(api: SignalCraftClient, declared: list[Declared], cluster_id: str
 
 
 def to_manifest(kind: ManagedKind, remote_name: str, spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
-    """A CR that adopts the SignalCraft object `remote_name` (the API's snake_case spec in Kubernetes camelCase)."""
+    """A CR that adopts the SignalCraft object `remote_name` (the kind's own mapping of the API spec)."""
     body = kind.manifest_spec(spec, namespace)
     body["remoteName"] = remote_name
     name = re.sub(r"[^a-z0-9-]+", "-", remote_name.removeprefix(f"{namespace}.").lower()).strip("-")[:63] or "imported"

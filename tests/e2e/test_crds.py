@@ -119,7 +119,7 @@ spec:
         "apiVersion: signalcraft.io/v1alpha1\nkind: Integration\nmetadata: {name: jf}\nspec: {type: jira, "
         'jira: {baseUrl: "https://x.atlassian.net", projectKey: OPS, customFields: {summary: "{severity}"}}}',
     )
-    assert "customFields keys are Jira custom field ids" in stderr
+    assert "keys must match ^customfield_[0-9]+$" in stderr
 
 
 def test_remote_name_and_type_are_immutable(crds: Cluster, namespace: str) -> None:

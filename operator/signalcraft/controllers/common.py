@@ -1,8 +1,9 @@
 """Spec and status building blocks shared by every SignalCraft custom resource.
 
-The pydantic models here are the single source of truth for the CRD schemas (see ``signalcraft.crds``): field
-descriptions become ``kubectl explain`` text, bounds become OpenAPI bounds, and ``x-kubernetes-validations`` entries
-become CEL rules enforced at admission.
+The CRD schemas are generated from pydantic models (see ``signalcraft.crds``): the fields a kind shares with the API are
+derived from the contract's models (``signalcraft.controllers.derive``), the Kubernetes-only fields are declared here
+and in each kind's module. Field descriptions become ``kubectl explain`` text, bounds become OpenAPI bounds, and
+cross-field rules and ``cel_rules`` become ``x-kubernetes-validations`` enforced at admission.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from signalcraft.api.rules import RuleChecked
 
 GROUP = "signalcraft.io"
 VERSION = "v1alpha1"
@@ -27,7 +30,7 @@ def cel(rule: str, message: str, **extra: str) -> dict[str, str]:
     return {"rule": rule, "message": message, **extra}
 
 
-class CamelModel(BaseModel):
+class CamelModel(RuleChecked):
     """Kubernetes spells fields in camelCase; Python code uses snake_case. Unknown fields are an error."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
@@ -83,7 +86,7 @@ class ManagedSpec(CamelModel):
         description="Name of the object in SignalCraft. Defaults to <namespace>.<name>; immutable once set.",
     )
 
-    # Subclasses extend the CEL rules; immutability of remoteName holds for every kind.
+    # Kubernetes-only CEL rules (transition rules on oldSelf have no Python side); subclasses extend them.
     cel_rules: ClassVar[list[dict[str, str]]] = [
         cel(
             "has(oldSelf.remoteName) == has(self.remoteName) && "

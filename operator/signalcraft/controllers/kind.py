@@ -7,8 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from signalcraft.api import Resource, SignalCraftClient
+from signalcraft.api.collections import COLLECTIONS
 from signalcraft.controllers.common import CATEGORY, GROUP, VERSION, ManagedSpec, ManagedStatus
+from signalcraft.controllers.derive import from_api_spec, to_api_spec
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,11 @@ class ManagedKind:
     def categories(self) -> list[str]:
         return [CATEGORY]
 
+    @property
+    def api_spec_model(self) -> type[BaseModel]:
+        """The contract's model of this kind's API spec."""
+        return COLLECTIONS[self.collection].spec_model
+
     def parse_spec(self, spec: Mapping[str, Any]) -> ManagedSpec:
         return self.spec_model.model_validate(dict(spec))
 
@@ -82,13 +91,17 @@ class ManagedKind:
     def secret_references(self, spec: ManagedSpec) -> list[SecretReference]:
         return []
 
+    # The one mapping between a CR's spec and the API's spec, both ways; the operator, `plan` and `export` use it.
+    # Shared fields map by name (see `derive`); a kind adds what has no counterpart (references to other CRs).
+
     def desired(self, spec: ManagedSpec, references: Mapping[str, ResolvedReference]) -> DesiredState:
-        """The API body (snake_case), built from the camelCase spec; the only place names are translated."""
-        raise NotImplementedError
+        """The API body (snake_case) for a CR's spec, its references resolved to SignalCraft names."""
+        return DesiredState(spec=to_api_spec(spec, self.api_spec_model))
 
     def manifest_spec(self, remote_spec: Mapping[str, Any], namespace: str) -> dict[str, Any]:
-        """The other direction: a CR spec (camelCase) that declares `remote_spec`, for `signalcraft export`."""
-        return {_camel(key): _camel_keys(value) for key, value in remote_spec.items() if value is not None}
+        """The other direction: the CR spec (camelCase) that declares `remote_spec`, for `signalcraft export`; a
+        kind maps its references to `<namespace>.<name>` back to local refs."""
+        return from_api_spec(remote_spec, self.api_spec_model, self.spec_model)
 
     def remote_status(self, remote: Resource, previous: Mapping[str, Any]) -> dict[str, Any]:
         """Kind-specific status fields read from the SignalCraft object after a sync (pure)."""
@@ -106,19 +119,6 @@ class ManagedKind:
     def connection_status(self, data: Mapping[str, str], secret_name: str) -> dict[str, Any]:
         """Status fields describing the connection without its secrets."""
         return {}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _camel_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {_camel(key): _camel_keys(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_camel_keys(item) for item in value]
-    return value
 
 
 def snake(name: str) -> str:
