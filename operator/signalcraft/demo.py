@@ -102,27 +102,7 @@ def _start_api(directory: Path) -> tuple[str, Path]:
     _spawn("api", ["api", "--db", str(database), "--host", "127.0.0.1", "--port", str(port)], {})
     url_file.write_text(url)
     _wait(lambda: httpx.get(f"{url}/healthz", timeout=2).status_code == 200, "the API server")
-    _seed_directory(url, key_file.read_text().strip())
     return url, key_file
-
-
-DEMO_USERS = {"db-lead": "Database team lead", "db-oncall-1": "Database on-call 1", "db-oncall-2": "Database on-call 2"}
-
-
-def _seed_directory(url: str, key: str) -> None:
-    """The people and the schedule the sample EscalationPolicy notifies (references must exist in SignalCraft)."""
-    headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
-        for name, display_name in DEMO_USERS.items():
-            body = {"display_name": display_name, "spec": {"email": f"{name}@example.com"}}
-            http.put(f"/v1/users/{name}", json=body).raise_for_status()
-        layer = {
-            "name": "weekly",
-            "start": "2026-01-05T09:00:00Z",
-            "rotation_turn_length_seconds": 604800,
-            "users": ["db-oncall-1", "db-oncall-2"],
-        }
-        http.put("/v1/schedules/db-primary", json={"spec": {"layers": [layer]}}).raise_for_status()
 
 
 def _wait(check: object, what: str, timeout: float = 90) -> None:

@@ -22,6 +22,26 @@ def run(api: ApiServer, tmp_path: Path, *args: str) -> subprocess.CompletedProce
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
+ESCALATION_MANIFEST = """
+apiVersion: signalcraft.io/v1alpha1
+kind: EscalationPolicy
+metadata:
+  name: db-oncall
+spec:
+  description: Database on-call, then the database team lead.
+  rules:
+    - delayMinutes: 0
+      targets:
+        - type: schedule
+          name: db-primary
+    - delayMinutes: 15
+      targets:
+        - type: user
+          name: db-lead
+  repeat: 1
+"""
+
+
 def apply_like_the_operator(
     admin: httpx.Client, cluster: str, namespace: str, collection: str, kind: str, name: str, spec: dict[str, object]
 ) -> None:
@@ -33,8 +53,9 @@ def test_plan_create_noop_update_orphan_and_conflict(api: ApiServer, admin: http
     cluster, namespace = unique("c"), unique("ns")
     manifests = tmp_path / "manifests"
     manifests.mkdir()
-    for sample in ("escalationpolicy.yaml", "alertpolicy.yaml"):
-        shutil.copy(REPO / "config" / "samples" / sample, manifests / sample)
+    shutil.copy(REPO / "config" / "samples" / "alertpolicy.yaml", manifests / "alertpolicy.yaml")
+    # The escalation policy names SignalCraft's own schedule and user (the sample refers to Schedule/User resources).
+    (manifests / "escalationpolicy.yaml").write_text(ESCALATION_MANIFEST)
     plan = ["plan", "-f", str(manifests), "--cluster-id", cluster, "--namespace", namespace]
 
     created = run(api, tmp_path, *plan)

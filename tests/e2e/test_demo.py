@@ -22,9 +22,16 @@ def test_demo_runs_the_stack_and_stops_it(crds: Cluster, tmp_path: Path) -> None
         assert demo.returncode == 0, demo.stderr
         table = demo.stdout.split("$ kubectl get signalcraft")[1].split("$ GET")[0]
         rows = [line.split() for line in table.splitlines() if "/" in line.split(" ")[0]]
+        # The complete on-call setup from config/samples: people, their team and schedule, escalation, routing.
         assert {row[0] for row in rows} == {
+            "user.signalcraft.io/db-lead",
+            "user.signalcraft.io/db-oncall-1",
+            "user.signalcraft.io/db-oncall-2",
+            "team.signalcraft.io/db-team",
+            "schedule.signalcraft.io/db-primary",
             "alertpolicy.signalcraft.io/db-cpu",
             "escalationpolicy.signalcraft.io/db-oncall",
+            "routingrule.signalcraft.io/db-alerts",
             "integration.signalcraft.io/cluster-alertmanager",
         }
         assert all(row[1] == "True" for row in rows), table

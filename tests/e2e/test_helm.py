@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 from tests.e2e.conftest import REPO
-from tests.e2e.test_operator import Remote, wait_condition
+from tests.e2e.test_operator import ON_CALL, Remote, apply_samples, wait_condition
 from tests.support.api_server import ApiServer, running_api_server
 from tests.support.helm import (
     CHART,
@@ -229,8 +229,7 @@ def test_operator_from_the_release_reconciles_as_its_service_account(crds: Clust
     )
     try:
         wait_serving(operator, f"http://127.0.0.1:{health}/healthz", "the operator")
-        for sample in ("escalationpolicy.yaml", "alertpolicy.yaml", "integration.yaml"):
-            crds.kubectl("apply", "-n", team, "-f", str(SAMPLES / sample))
+        apply_samples(crds, team, *ON_CALL, "alertpolicy.yaml", "integration.yaml")
         wait_condition(crds, "alertpolicy", team, "db-cpu", "Ready", "True")
         wait_condition(crds, "integration", team, "cluster-alertmanager", "Ready", "True")
         connection = decode_secret(crds.kubectl_json("get", "secret", "cluster-alertmanager-signalcraft", "-n", team))

@@ -129,9 +129,19 @@ def wait_event(cluster: Cluster, namespace: str, name: str, reason: str) -> str:
     return found
 
 
-def apply_samples(cluster: Cluster, namespace: str) -> None:
-    for sample in ("escalationpolicy.yaml", "alertpolicy.yaml"):
-        cluster.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / sample))
+ON_CALL = ("user.yaml", "team.yaml", "schedule.yaml", "escalationpolicy.yaml")
+"""The samples the escalation policy needs (people, their team and schedule), and the policy itself."""
+
+
+def sample(name: str, namespace: str) -> str:
+    """A sample manifest for `namespace`: e-mail addresses are unique per SignalCraft, so each namespace's people get
+    their own (the samples are applied once per test namespace against one API server)."""
+    return (REPO / "config" / "samples" / name).read_text().replace("@example.com", f"@{namespace}.example.com")
+
+
+def apply_samples(cluster: Cluster, namespace: str, *names: str) -> None:
+    for name in names or (*ON_CALL, "alertpolicy.yaml"):
+        cluster.apply(sample(name, namespace), namespace)
 
 
 def test_create_update_and_events(operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote) -> None:
@@ -169,7 +179,7 @@ def test_missing_reference_resolves_when_it_appears(operator: OperatorProcess, c
     assert "EscalationPolicy 'db-oncall'" in wait_event(crds, namespace, "db-cpu", "ReferenceNotFound")
     reconciles_before = operator.counter("signalcraft_operator_reconciles", kind="AlertPolicy")
     nudges_before = operator.counter("signalcraft_operator_kubernetes_writes", what="resync")
-    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "escalationpolicy.yaml"))
+    apply_samples(crds, namespace, *ON_CALL)
     wait_condition(crds, "alertpolicy", namespace, "db-cpu", "Ready", "True")
     # Resolved by the EscalationPolicy's own event, not by a polling loop: only a couple of passes happened.
     assert operator.counter("signalcraft_operator_reconciles", kind="AlertPolicy") - reconciles_before <= 3
@@ -412,7 +422,7 @@ def policy_before_its_escalation(crds: Cluster, namespace: str) -> tuple[dict[st
     """The AlertPolicy applied first (so it waits), then its EscalationPolicy: (waiting policy, Ready escalation)."""
     crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "alertpolicy.yaml"))
     waiting = wait_condition(crds, "alertpolicy", namespace, "db-cpu", "ReferencesResolved", "False")
-    crds.kubectl("apply", "-n", namespace, "-f", str(REPO / "config" / "samples" / "escalationpolicy.yaml"))
+    apply_samples(crds, namespace, *ON_CALL)
     return waiting, wait_condition(crds, "escalationpolicy", namespace, "db-oncall", "Ready", "True")
 
 

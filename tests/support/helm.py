@@ -23,15 +23,18 @@ REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "signalcraft-operator"
 TEST_API_URL = "https://api.signalcraft.example"
 
+KIND_PLURALS = ["alertpolicies", "escalationpolicies", "integrations", "routingrules", "schedules", "teams", "users"]
+"""Every kind the operator manages, as the chart lists them."""
+
 OPERATOR_RULES: list[dict[str, Any]] = [
     {
         "apiGroups": ["signalcraft.io"],
-        "resources": ["alertpolicies", "escalationpolicies", "integrations"],
+        "resources": [*KIND_PLURALS],
         "verbs": ["get", "list", "watch", "patch"],
     },
     {
         "apiGroups": ["signalcraft.io"],
-        "resources": ["alertpolicies/status", "escalationpolicies/status", "integrations/status"],
+        "resources": [f"{plural}/status" for plural in KIND_PLURALS],
         "verbs": ["patch"],
     },
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},

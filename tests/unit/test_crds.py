@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from signalcraft.controllers.kind import ResolvedReference
 from signalcraft.controllers.registry import BY_KIND, KINDS
 from signalcraft.crds import build_crd, crd_files
 
@@ -59,10 +60,12 @@ def test_printer_columns_and_names(kind: Any) -> None:
 
 @pytest.mark.parametrize("sample", sorted((REPO / "config" / "samples").glob("*.yaml")), ids=lambda p: p.name)
 def test_samples_validate_with_the_spec_models(sample: Path) -> None:
-    document = yaml.safe_load(sample.read_text())
-    kind = BY_KIND[document["kind"]]
-    spec = kind.parse_spec(document["spec"])
-    assert kind.desired(spec, {}).spec
+    for document in yaml.safe_load_all(sample.read_text()):
+        kind = BY_KIND[document["kind"]]
+        spec = kind.parse_spec(document["spec"])
+        # References resolved as the engine resolves them (to the referenced resource's SignalCraft name).
+        resolved = {ref.field_path: ResolvedReference(ref, f"demo.{ref.name}") for ref in kind.references(spec)}
+        assert kind.desired(spec, resolved).spec
 
 
 def test_seed_example_maps_to_the_api_in_snake_case() -> None:

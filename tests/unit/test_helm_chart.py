@@ -69,7 +69,7 @@ COMBINATIONS = {
 
 EXPECTED_KINDS = {
     "cluster-wide": {
-        "CustomResourceDefinition": 3,
+        "CustomResourceDefinition": 7,
         "ServiceAccount": 2,
         "ClusterRole": 2,
         "ClusterRoleBinding": 2,
@@ -79,7 +79,7 @@ EXPECTED_KINDS = {
         "PodDisruptionBudget": 1,
     },
     "default": {
-        "CustomResourceDefinition": 3,
+        "CustomResourceDefinition": 7,
         "ServiceAccount": 2,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
@@ -91,7 +91,7 @@ EXPECTED_KINDS = {
         "PodDisruptionBudget": 1,
     },
     "namespaced": {
-        "CustomResourceDefinition": 3,
+        "CustomResourceDefinition": 7,
         "ServiceAccount": 2,
         "Role": 2,
         "RoleBinding": 2,
@@ -110,7 +110,7 @@ EXPECTED_KINDS = {
         "Service": 1,
     },
     "prometheus-operator": {
-        "CustomResourceDefinition": 3,
+        "CustomResourceDefinition": 7,
         "ServiceAccount": 2,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
@@ -124,7 +124,7 @@ EXPECTED_KINDS = {
         "AlertmanagerConfig": 1,
     },
     "webhook-several-integrations": {
-        "CustomResourceDefinition": 3,
+        "CustomResourceDefinition": 7,
         "ServiceAccount": 2,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
@@ -137,7 +137,7 @@ EXPECTED_KINDS = {
         "ConfigMap": 1,
     },
     "single-webhook-on-an-emptydir": {
-        "CustomResourceDefinition": 3,
+        "CustomResourceDefinition": 7,
         "ServiceAccount": 2,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,

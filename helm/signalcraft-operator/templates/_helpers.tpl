@@ -31,4 +31,4 @@ app.kubernetes.io/component: {{ .component }}
 {{- join "," (.Values.watchNamespaces | default (list .Release.Namespace)) }}
 {{- end }}
 
-{{- define "signalcraft.kinds" -}}alertpolicies,escalationpolicies,integrations{{- end }}
+{{- define "signalcraft.kinds" -}}alertpolicies,escalationpolicies,integrations,routingrules,schedules,teams,users{{- end }}

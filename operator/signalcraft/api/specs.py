@@ -114,9 +114,13 @@ class UserRole(StrEnum):
 class UserSpec(Strict):
     """A person. Creating one invites them (`status.invite_state` is `invited` until they first sign in)."""
 
-    email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
+    email: Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)] = Field(
+        description="Where the invitation and notifications go; unique among users."
+    )
     role: UserRole = UserRole.RESPONDER
-    time_zone: TimeZone | None = None
+    time_zone: TimeZone | None = Field(
+        default=None, description="IANA time zone the person's schedules are shown in, e.g. Europe/Berlin."
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -325,22 +329,22 @@ class RoutingCondition(Strict):
 
 
 class RoutingConditions(Strict):
-    match: Literal["all", "any"] = "all"
+    match: Literal["all", "any"] = Field(default="all", description="all: every item must hold; any: one is enough.")
     items: list[RoutingCondition] = Field(min_length=1, max_length=20)
 
 
 class RoutingActions(Strict):
     alert_policy: Reference | None = None
     severity: Severity | None = None
-    suppress: bool = False
+    suppress: bool = Field(default=False, description="Drop the matching event (no alert is raised).")
 
 
 class RoutingRuleSpec(Strict):
     """If an event from an integration matches `conditions`, apply `actions`; rules run by ascending priority
     (then name) and the first match wins."""
 
-    description: ShortText | None = None
-    priority: int = Field(default=100, ge=0, le=10000)
+    description: ShortText | None = Field(default=None, description="What this rule is for.")
+    priority: int = Field(default=100, ge=0, le=10000, description="Lower runs first; the first matching rule wins.")
     conditions: RoutingConditions
     actions: RoutingActions
 

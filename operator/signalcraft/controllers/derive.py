@@ -78,10 +78,11 @@ def contract_model(view: type[BaseModel]) -> type[BaseModel] | None:
     return _CONTRACT_MODELS.get(view)
 
 
-def to_api_spec(view: CamelModel, api_model: type[BaseModel]) -> dict[str, Any]:
-    """The API body (snake_case JSON) of a CR's spec: its contract fields, loaded into the contract model by name."""
+def to_api_spec(view: CamelModel, api_model: type[BaseModel], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The API body (snake_case JSON) of a CR's spec: its contract fields, loaded into the contract model by name;
+    `extra` holds the API fields a kind maps itself (references resolved to SignalCraft names)."""
     contract_fields = set(api_model.model_fields) & set(type(view).model_fields)
-    values = view.model_dump(mode="json", include=contract_fields, exclude_none=True)
+    values = {**view.model_dump(mode="json", include=contract_fields, exclude_none=True), **(extra or {})}
     return api_model.model_validate(values, by_name=True).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
