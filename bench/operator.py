@@ -26,7 +26,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "operator")]
 
-from lightkube import AsyncClient  # noqa: E402
+import httpx  # noqa: E402
+from lightkube import ApiError, AsyncClient  # noqa: E402
 from lightkube.generic_resource import create_namespaced_resource  # noqa: E402
 from lightkube.models.meta_v1 import ObjectMeta  # noqa: E402
 from lightkube.resources.core_v1 import Namespace  # noqa: E402
@@ -90,7 +91,16 @@ async def _create_all(kube: AsyncClient, namespace: str, count: int, concurrency
 
     async def create(index: int) -> None:
         async with gate:
-            await kube.create(_object(index, namespace))
+            for _ in range(5):
+                try:
+                    await kube.create(_object(index, namespace))
+                    return
+                except httpx.TimeoutException:
+                    continue  # a loaded API server; the create may have landed, which the next try finds out
+                except ApiError as exc:
+                    if exc.status.code == 409:
+                        return
+                    raise
 
     await asyncio.gather(*(create(i) for i in range(count)))
 
@@ -223,7 +233,7 @@ async def main(count: int, concurrency: int, drift_interval: float) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="signalcraft-bench-"))
     with cluster_session(workdir / "cluster") as cluster, running_api_server(workdir / "api") as api:
         _install_crds(cluster)
-        kube = AsyncClient(config=_kubeconfig(cluster), field_manager="bench")
+        kube = AsyncClient(config=_kubeconfig(cluster), field_manager="bench", timeout=httpx.Timeout(120.0))
         for namespace in ("bench-bare", "bench-operator"):
             await kube.create(Namespace(metadata=ObjectMeta(name=namespace)))
         bare = await bare_script(kube, api.url, api.admin_key, "bench-bare", count, concurrency)

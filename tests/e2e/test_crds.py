@@ -52,9 +52,9 @@ def test_short_names_and_explain(crds: Cluster, namespace: str) -> None:
     [
         (
             ESCALATION.format(name="both", delay=0, target="{type: user, id: u1, name: alice}"),
-            "exactly one of id or name",
+            "exactly one of id, name, scheduleRef, userRef or teamRef",
         ),
-        (ESCALATION.format(name="neither", delay=0, target="{type: user}"), "exactly one of id or name"),
+        (ESCALATION.format(name="neither", delay=0, target="{type: user}"), "exactly one of id, name, scheduleRef"),
         (
             ESCALATION.format(name="slow", delay=5000, target="{type: user, id: u1}"),
             "should be less than or equal to 1440",

@@ -327,7 +327,7 @@ def test_cluster_wide_install_adopts_crds_and_uninstall_keeps_them(
         "operator", {8080: free_port(), 8081: free_port()}, {"KUBECONFIG": str(as_operator.kubeconfig)}, []
     )
     try:
-        crds.kubectl("apply", "-n", team, "-f", str(SAMPLES / "escalationpolicy.yaml"))
+        apply_samples(crds, team, *ON_CALL)
         wait_condition(crds, "escalationpolicy", team, "db-oncall", "Ready", "True")
     finally:
         operator.stop()

@@ -206,7 +206,8 @@ def operator(  # noqa: PLR0917 - click passes every option positionally by name
     secret_watch: bool,
     verbose: bool,
 ) -> None:
-    """Reconcile AlertPolicy, EscalationPolicy and Integration resources with the SignalCraft API."""
+    """Reconcile the SignalCraft resources (User, Team, Schedule, EscalationPolicy, AlertPolicy, RoutingRule,
+    Integration) with the SignalCraft API."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
