@@ -26,7 +26,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "operator")]
 
-import httpx  # noqa: E402
+import httpx2  # noqa: E402 - the HTTP client lightkube uses
 from lightkube import ApiError, AsyncClient  # noqa: E402
 from lightkube.generic_resource import create_namespaced_resource  # noqa: E402
 from lightkube.models.meta_v1 import ObjectMeta  # noqa: E402
@@ -95,7 +95,7 @@ async def _create_all(kube: AsyncClient, namespace: str, count: int, concurrency
                 try:
                     await kube.create(_object(index, namespace))
                     return
-                except httpx.TimeoutException:
+                except httpx2.TimeoutException:
                     continue  # a loaded API server; the create may have landed, which the next try finds out
                 except ApiError as exc:
                     if exc.status.code == 409:
@@ -233,7 +233,7 @@ async def main(count: int, concurrency: int, drift_interval: float) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="signalcraft-bench-"))
     with cluster_session(workdir / "cluster") as cluster, running_api_server(workdir / "api") as api:
         _install_crds(cluster)
-        kube = AsyncClient(config=_kubeconfig(cluster), field_manager="bench", timeout=httpx.Timeout(120.0))
+        kube = AsyncClient(config=_kubeconfig(cluster), field_manager="bench", timeout=httpx2.Timeout(120.0))
         for namespace in ("bench-bare", "bench-operator"):
             await kube.create(Namespace(metadata=ObjectMeta(name=namespace)))
         bare = await bare_script(kube, api.url, api.admin_key, "bench-bare", count, concurrency)
