@@ -1,137 +1,306 @@
-"""API benchmark: PUT (create, replace) and GET throughput and p50/p99 latency with N concurrent clients over loopback,
-next to the same run's raw SQLite rates for the same work — one transaction per write (the row read, then written, as
-the server does) and one primary-key read per GET. The ratio is what HTTP, JSON, validation, authentication and the
-ownership/ETag/reference checks cost on top of the storage floor, measured on the same machine in the same minute.
+"""API benchmark with wrk (Debian's wrk 4.1, Lua scripts in bench/wrk/): GET one, LIST 100, PUT replace and
+`POST /v1/events`, each next to a bare endpoint on the same stack — Starlette + uvicorn with the same loop and HTTP
+parser as `signalcraft api`, no middleware, answering the very bytes the real server answered — for both storage
+engines (SQLite, and a real PostgreSQL 15 started for the run), in one run.
 
-The load generator is an asyncio httpx client in this process (one pooled connection per client); the server is
-`signalcraft api` as a separate process, so both share the machine's cores as in the tests.
-Run: `make bench` or `.venv/bin/python -m bench.api --requests 2000 --clients 1 16`.
+For every scenario and server: the maximum rate (closed loop, `-t2 -c16`), then p50/p99 latency at half of that rate
+(each connection paced to a fixed schedule by the Lua script), so the table shows throughput and the latency a server
+gives when it is not saturated. The servers run on core 0, wrk on core 1 (PostgreSQL's own processes are not pinned);
+the targets of a scenario are measured one after another in the same minute, so other load on the machine hits them
+alike. Loopback only, bounded in time.
+
+Run: `make bench` or `.venv/bin/python -m bench.api [--duration 5] [--engines sqlite postgresql]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
-import sqlite3
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "operator")]
 
-from tests.support.api_server import running_api_server  # noqa: E402
+import httpx  # noqa: E402
+from tests.support.api_server import ApiServer, running_api_server  # noqa: E402
+from tests.support.postgres import running_postgres  # noqa: E402
+from tests.support.processes import Program, free_port, wait_until  # noqa: E402
 
-SPEC = {"rules": [{"delay_minutes": 0, "targets": [{"type": "user", "name": "alice"}]}], "num_loops": 0}
-Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
-
-
-async def _run(count: int, call: Call, http: list[httpx.AsyncClient]) -> tuple[float, list[float]]:
-    """Issue `count` calls spread over the clients (each runs one request at a time); wall time and latencies."""
-    latencies: list[float] = []
-    indexes = iter(range(count))
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        for index in indexes:
-            started = time.perf_counter()
-            response = await call(client, index)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code >= 400:
-                raise RuntimeError(f"{response.status_code} {response.text[:200]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(client) for client in http))
-    return time.perf_counter() - started, latencies
+LUA = REPO / "bench" / "wrk"
+SERVER_CPU, LOAD_CPU = 0, 1
+ESCALATION = {"rules": [{"delay_minutes": 0, "targets": [{"type": "user", "name": "alice"}]}], "num_loops": 0}
+GOALS = {"get": 0.4, "list": None, "put": 0.2, "events": 0.2}
+"""Minimum ratio to the bare endpoint per scenario (LIST has none); and p99 at half the maximum rate ≤ 25 ms."""
+P99_BUDGET_MS = 25.0
 
 
-def raw_sqlite_rates(count: int, directory: Path) -> tuple[float, float]:
-    """The storage floor, (writes/s, reads/s): the same rows as the PUT phase, WAL + synchronous=NORMAL as the server,
-    one BEGIN IMMEDIATE ... COMMIT per write (read the row, then write it); then one primary-key read per GET."""
-    db = sqlite3.connect(directory / "raw.db", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute(
-        "CREATE TABLE resources (collection TEXT, name TEXT, id TEXT, labels TEXT, manager TEXT, spec TEXT, "
-        "status TEXT, version INTEGER, created_at TEXT, updated_at TEXT, PRIMARY KEY (collection, name))"
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    script: str
+    path: str
+
+
+SCENARIOS = [
+    Scenario("get", "GET one", "get.lua", "/v1/escalation-policies/bench-get"),
+    Scenario("list", "LIST 100", "get.lua", "/v1/escalation-policies?limit=100"),
+    Scenario("put", "PUT replace", "put.lua", "/v1/escalation-policies/bench-put"),
+    Scenario("events", "POST /v1/events", "events.lua", "/v1/events"),
+]
+
+
+# ---------------------------------------------------------------- the bare endpoint
+
+
+def serve_bare(port: int, bodies: Path) -> None:
+    """Starlette + uvicorn (uvloop, httptools: as `signalcraft api`), no middleware, the real answers' bytes."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    answers = json.loads(bodies.read_text())
+
+    def answer(name: str) -> Response:
+        stored = answers[name]
+        return Response(stored["body"].encode(), stored["status"], stored["headers"])
+
+    async def get_one(request: Request) -> Response:
+        return answer("get")
+
+    async def listing(request: Request) -> Response:
+        return answer("list")
+
+    async def put(request: Request) -> Response:
+        await request.body()
+        return answer("put")
+
+    async def event(request: Request) -> Response:
+        await request.body()
+        return answer("events")
+
+    async def health(request: Request) -> Response:
+        return Response(b"{}", 200, media_type="application/json")
+
+    app = Starlette(
+        routes=[
+            Route("/v1/escalation-policies/bench-get", get_one),
+            Route("/v1/escalation-policies", listing),
+            Route("/v1/escalation-policies/bench-put", put, methods=["PUT"]),
+            Route("/v1/events", event, methods=["POST"]),
+            Route("/healthz", health),
+        ]
     )
-    spec = json.dumps(SPEC, sort_keys=True)
-    started = time.perf_counter()
-    for index in range(count):
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("SELECT * FROM resources WHERE collection = ? AND name = ?", ("escalation-policies", f"p{index}"))
-        db.execute(
-            "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ("escalation-policies", f"p{index}", uuid.uuid4().hex, "{}", None, spec, "{}", 1, "now", "now"),
-        )
-        db.execute("COMMIT")
-    writes = count / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for index in range(count):
-        db.execute(
-            "SELECT * FROM resources WHERE collection = ? AND name = ?", ("escalation-policies", f"p{index}")
-        ).fetchone()
-    reads = count / (time.perf_counter() - started)
-    db.close()
-    return writes, reads
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _percentile(latencies: list[float], fraction: float) -> float:
-    ordered = sorted(latencies)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+@contextmanager
+def running_bare(directory: Path, answers: dict[str, Any]) -> Iterator[str]:
+    bodies = directory / "answers.json"
+    bodies.write_text(json.dumps(answers))
+    port = free_port()
+    program = Program(["--serve-bare", str(port), "--bodies", str(bodies)], directory / "bare.log")
+    program.executable = sys.executable
+    program.argv = ["-m", "bench.api", *program.argv]
+    program.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{url}/healthz").status_code == 200, timeout=30, what="the bare server")
+        assert program.process is not None
+        os.sched_setaffinity(program.process.pid, {SERVER_CPU})
+        yield url
+    finally:
+        program.stop()
 
 
-async def measure(count: int, clients: int, workdir: Path) -> dict[str, tuple[float, list[float]]]:
-    """The three phases against a fresh server and database."""
-    with running_api_server(workdir, extra_args=["--rate-limit", "1000000"]) as api:
-        headers = {"Authorization": f"Bearer {api.admin_key}"}
-        limits = httpx.Limits(max_connections=1)
-        http = [httpx.AsyncClient(base_url=api.url, headers=headers, timeout=60, limits=limits) for _ in range(clients)]
-        try:
-            await http[0].get("/v1/escalation-policies")  # warm up: imports, first connection
-            phases: dict[str, Call] = {
-                "PUT create": lambda c, i: c.put(f"/v1/escalation-policies/p{i}", json={"spec": SPEC}),
-                "PUT replace": lambda c, i: c.put(
-                    f"/v1/escalation-policies/p{i}", json={"spec": {**SPEC, "num_loops": 1}}
-                ),
-                "GET": lambda c, i: c.get(f"/v1/escalation-policies/p{i}"),
-            }
-            return {name: await _run(count, call, http) for name, call in phases.items()}
-        finally:
-            for client in http:
-                await client.aclose()
+# ---------------------------------------------------------------- the real servers
 
 
-async def main(count: int, client_counts: list[int]) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="signalcraft-bench-api-"))
-    raw_writes, raw_reads = raw_sqlite_rates(count, workdir)
-    results = {clients: await measure(count, clients, workdir / f"api-{clients}") for clients in client_counts}
-    print(
-        f"\nAPI benchmark: {count} requests per phase, loopback, SQLite WAL (synchronous=NORMAL); "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+def seed(api: ApiServer, directory: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Objects the scenarios touch; the real answers (for the bare server) and the files the wrk scripts send."""
+    with api.client() as admin:
+        admin.put("/v1/escalation-policies/bench-get", json={"spec": ESCALATION}).raise_for_status()
+        for index in range(100):
+            admin.put(f"/v1/escalation-policies/bench-list-{index:03}", json={"spec": ESCALATION}).raise_for_status()
+        put_a = {"spec": ESCALATION, "labels": {"bench": "a"}}
+        put_b = {"spec": {**ESCALATION, "num_loops": 1}, "labels": {"bench": "b"}}
+        admin.put("/v1/escalation-policies/bench-put", json=put_a).raise_for_status()
+        policy = {
+            "severity": "critical",
+            "routing_key": "bench-routing-key",
+            "escalation_policy": {"name": "bench-get"},
+        }
+        admin.put("/v1/alert-policies/bench-events", json={"spec": policy}).raise_for_status()
+        event = {
+            "routing_key": "bench-routing-key",
+            "event_action": "trigger",
+            "dedup_key": "DEDUP",
+            "payload": {"summary": "disk almost full on db-1", "source": "db-1", "severity": "critical"},
+        }
+        answers = {
+            "get": admin.get("/v1/escalation-policies/bench-get"),
+            "list": admin.get("/v1/escalation-policies", params={"limit": "100"}),
+            "put": admin.put("/v1/escalation-policies/bench-put", json=put_b),
+            "events": httpx.post(f"{api.url}/v1/events", json={**event, "dedup_key": "alert-0-0"}),
+        }
+    files = {"SC_BODY_A": directory / "put-a.json", "SC_BODY_B": directory / "put-b.json"}
+    files["SC_BODY_A"].write_text(json.dumps(put_a))
+    files["SC_BODY_B"].write_text(json.dumps(put_b))
+    files["SC_BODY"] = directory / "event.json"
+    files["SC_BODY"].write_text(json.dumps(event))
+    kept = {"content-type", "etag"}
+    stored = {
+        name: {
+            "status": response.status_code,
+            "body": response.text,
+            "headers": {key: value for key, value in response.headers.items() if key in kept},
+        }
+        for name, response in answers.items()
+    }
+    return stored, {name: str(path) for name, path in files.items()}
+
+
+# ---------------------------------------------------------------- wrk
+
+
+@dataclass(frozen=True)
+class Measured:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def wrk(url: str, scenario: Scenario, env: dict[str, str], duration: float, rate: float | None = None) -> Measured:
+    """One wrk run: closed loop, or every connection paced so that all of them together offer `rate` requests/s."""
+    connections, threads = 16, 2
+    run_env = {**os.environ, **env, "SC_LUA_DIR": str(LUA), "SC_RATE": str((rate or 0) / connections)}
+    argv = ["taskset", "-c", str(LOAD_CPU), "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s"]
+    argv += ["--timeout", "10s", "-s", str(LUA / scenario.script), url + scenario.path]
+    result = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=duration + 60, check=True)
+    line = next(line for line in reversed(result.stdout.splitlines()) if line.startswith("{"))
+    data = json.loads(line)
+    return Measured(
+        rate=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=data["status_errors"] + data["socket_errors"],
     )
-    print(f"  {'clients':>7} {'phase':<12} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'raw SQLite /s':>14} {'ratio':>7}")
-    for clients, phases in results.items():
-        for name, (elapsed, latencies) in phases.items():
-            rate = count / elapsed
-            raw = raw_reads if name == "GET" else raw_writes
+
+
+@dataclass(frozen=True)
+class Row:
+    peak: Measured
+    paced: Measured
+
+
+def measure(targets: dict[str, tuple[str, dict[str, str]]], duration: float) -> dict[str, dict[str, Row]]:
+    results: dict[str, dict[str, Row]] = {}
+    for scenario in SCENARIOS:
+        results[scenario.name] = {}
+        for target, (url, env) in targets.items():
+            wrk(url, scenario, env, 1)  # warm up: connections, caches, statement cache
+            peak = wrk(url, scenario, env, duration)
+            paced = wrk(url, scenario, env, duration, rate=peak.rate / 2)
+            results[scenario.name][target] = Row(peak, paced)
             print(
-                f"  {clients:>7} {name:<12} {rate:>8.0f} {_percentile(latencies, 0.5):>8.1f} "
-                f"{_percentile(latencies, 0.99):>8.1f} {raw:>14.0f} {rate / raw:>7.3f}"
+                f"  {scenario.title:<16} {target:<11} {peak.rate:8.0f} req/s  at {peak.rate / 2:6.0f}/s: "
+                f"p50 {paced.p50_ms:6.2f} ms  p99 {paced.p99_ms:6.2f} ms  errors {peak.errors + paced.errors}",
+                file=sys.stderr,
             )
-    print("  raw SQLite /s: one write transaction per PUT row, one primary-key read per GET, same run, no HTTP")
+    return results
+
+
+def table(results: dict[str, dict[str, Row]], engines: list[str]) -> str:
+    header = ["scenario", "bare req/s", *[f"{engine} req/s (x bare)" for engine in engines]]
+    header += ["bare p50/p99 ms @½", *[f"{engine} p50/p99 ms @½" for engine in engines], "goal"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for scenario in SCENARIOS:
+        rows = results[scenario.name]
+        bare = rows["bare"]
+        cells = [scenario.title, f"{bare.peak.rate:,.0f}"]
+        goal = GOALS[scenario.name]
+        met = True
+        for engine in engines:
+            ratio = rows[engine].peak.rate / bare.peak.rate
+            met = met and (goal is None or ratio >= goal) and rows[engine].paced.p99_ms <= P99_BUDGET_MS
+            met = met and rows[engine].peak.errors + rows[engine].paced.errors == 0
+            cells.append(f"{rows[engine].peak.rate:,.0f} ({ratio:.2f}x)")
+        cells.append(f"{bare.paced.p50_ms:.2f} / {bare.paced.p99_ms:.2f}")
+        cells += [f"{rows[engine].paced.p50_ms:.2f} / {rows[engine].paced.p99_ms:.2f}" for engine in engines]
+        wanted = f"≥ {goal}x, " if goal is not None else ""
+        cells.append(f"{wanted}p99 ≤ {P99_BUDGET_MS:.0f} ms: {'met' if met else 'MISSED'}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
+    parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
+    parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--bodies", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare is not None:
+        serve_bare(args.serve_bare, args.bodies)
+        return
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: make tools (tools/system-packages.sh) installs Debian's wrk")
+    directory = Path(tempfile.mkdtemp(prefix="signalcraft-bench-api-"))
+    unlimited = ["--rate-limit", "1000000", "--events-rate-limit", "1000000"]
+    with ExitStack() as stack:
+        targets: dict[str, tuple[str, dict[str, str]]] = {}
+        answers: dict[str, Any] | None = None
+        for engine in args.engines:
+            url = None
+            if engine == "postgresql":
+                url = stack.enter_context(running_postgres()).create_database("bench")
+            api = stack.enter_context(running_api_server(directory / engine, extra_args=unlimited, database_url=url))
+            os.sched_setaffinity(api.process.pid, {SERVER_CPU})
+            seeded, files = seed(api, directory / engine)
+            answers = answers or seeded
+            targets[engine] = (api.url, {"SC_KEY": api.admin_key, **files})
+        assert answers is not None
+        bare = stack.enter_context(running_bare(directory, answers))
+        first_files = next(iter(targets.values()))[1]
+        targets = {"bare": (bare, {key: value for key, value in first_files.items() if key != "SC_KEY"}), **targets}
+        print(
+            f"wrk -t2 -c16, {args.duration:.0f} s per run; {os.cpu_count()} cores ({platform.processor() or 'cpu'}); "
+            f"Python {platform.python_version()}; server on core {SERVER_CPU}, wrk on core {LOAD_CPU}",
+            file=sys.stderr,
+        )
+        started = time.monotonic()
+        results = measure(targets, args.duration)
+    print(table(results, args.engines))
+    print(f"\n({time.monotonic() - started:.0f} s of measurement; ratios are to the bare endpoint of the same run)")
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {
+                    scenario: {
+                        target: {"peak": row.peak.__dict__, "paced": row.paced.__dict__} for target, row in rows.items()
+                    }
+                    for scenario, rows in results.items()
+                },
+                indent=2,
+            )
+        )
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per phase")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 16], help="concurrent clients (one or more N)")
-    arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.clients))
+    main()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -75,8 +75,7 @@ def test_keys_are_shown_once_and_stored_hashed(api: ApiServer, admin: httpx.Clie
     listed = admin.get(f"/v1/service-accounts/{account}/api-keys")
     assert key not in listed.text
     assert "hash" not in listed.text
-    with sqlite3.connect(api.db_path) as db:
-        stored = [row[0] for row in db.execute("SELECT hash FROM api_keys")]
+    stored = [row[0] for row in api.query("SELECT hash FROM api_keys")]
     assert key not in stored, "keys are stored hashed"
     assert all(value not in listed.text for value in stored), "no key hash in any response"
     problem(
@@ -89,12 +88,10 @@ def test_keys_are_shown_once_and_stored_hashed(api: ApiServer, admin: httpx.Clie
     )
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, new_database: Callable[[], str | None]) -> None:
     limits = ["--rate-limit", "1", "--events-rate-limit", "1"]
-    with (
-        running_api_server(tmp_path / "limited", extra_args=limits, directory=False) as api,
-        api.client() as client,
-    ):
+    server = running_api_server(tmp_path / "limited", extra_args=limits, directory=False, database_url=new_database())
+    with server as api, api.client() as client:
         # The Events API is limited per routing key (unknown keys per client address, see the Events API tests).
         for routing_key in ("rk-a", "rk-b"):
             spec = {"severity": "info", "routing_key": routing_key}
@@ -143,8 +140,8 @@ def put_while_limited(client: httpx.Client, path: str, body: dict[str, object]) 
     wait_until(lambda: client.put(path, json=body).status_code in {200, 201}, timeout=20, interval=0.5, what=path)
 
 
-def test_bootstrap_prints_a_working_admin_key(tmp_path: Path) -> None:
-    with running_api_server(tmp_path / "fresh") as api, api.client() as client:
+def test_bootstrap_prints_a_working_admin_key(tmp_path: Path, new_database: Callable[[], str | None]) -> None:
+    with running_api_server(tmp_path / "fresh", database_url=new_database()) as api, api.client() as client:
         assert client.get("/v1/service-accounts").json()["items"][0]["name"] == "admin"
 
 
@@ -222,6 +219,5 @@ def test_replayed_key_creation_never_shows_the_key_again(api: ApiServer, admin: 
     assert first.json()["key"].startswith(first.json()["prefix"] + "_")
     assert replay.json() == {**first.json(), "key": None}
     assert len(admin.get(path).json()["items"]) == 1, "the replay created nothing"
-    with sqlite3.connect(api.db_path) as db:
-        stored = b"".join(row[0] for row in db.execute("SELECT body FROM idempotency WHERE body IS NOT NULL"))
+    stored = b"".join(bytes(row[0]) for row in api.query("SELECT body FROM idempotency WHERE body IS NOT NULL"))
     assert first.json()["key"].encode() not in stored, "the key is not kept for replays"

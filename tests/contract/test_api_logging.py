@@ -3,8 +3,7 @@ never the raw path (webhook tokens are path segments), and no key, token or cred
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,19 +17,19 @@ FIRING = (PAYLOADS / "alertmanager/alertmanager-bot-firing-v4-nonzero-endsat.jso
 
 
 @contextmanager
-def table_gone(db_path: Path, table: str) -> Iterator[None]:
+def table_gone(api: ApiServer, table: str) -> Iterator[None]:
     """Another process takes a table away under the running server (a damaged database), and gives it back."""
-    with sqlite3.connect(db_path) as db:
-        db.execute(f"ALTER TABLE {table} RENAME TO {table}_away")
+    api.query(f"ALTER TABLE {table} RENAME TO {table}_away")
     try:
         yield
     finally:
-        with sqlite3.connect(db_path) as db:
-            db.execute(f"ALTER TABLE {table}_away RENAME TO {table}")
+        api.query(f"ALTER TABLE {table}_away RENAME TO {table}")
 
 
-def test_a_failing_request_logs_its_route_template_and_no_secret(tmp_path: Path) -> None:
-    with running_api_server(tmp_path) as api, api.client() as admin:
+def test_a_failing_request_logs_its_route_template_and_no_secret(
+    tmp_path: Path, new_database: Callable[[], str | None]
+) -> None:
+    with running_api_server(tmp_path, database_url=new_database()) as api, api.client() as admin:
         name = unique("am")
         credentials = {"basic_username": "alert-sender", "basic_password": "sender-password-4711"}
         admin.put(
@@ -38,7 +37,7 @@ def test_a_failing_request_logs_its_route_template_and_no_secret(tmp_path: Path)
         ).raise_for_status()
         connection = admin.get(f"/v1/integrations/{name}/connection").json()
         auth = ("alert-sender", "sender-password-4711")
-        with table_gone(api.db_path, "alert_groups"):
+        with table_gone(api, "alert_groups"):
             failed = httpx.post(connection["webhook_url"], content=FIRING, auth=auth, timeout=10)
             problem(failed, 500, "internal-error")
         assert httpx.post(connection["webhook_url"], content=FIRING, auth=auth, timeout=10).status_code == 202

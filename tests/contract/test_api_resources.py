@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -378,9 +377,8 @@ def test_no_response_ever_contains_a_secret(api: ApiServer, admin: httpx.Client)
         refused = reader.get(f"/v1/integrations/{name}/connection")
         assert refused.status_code == 403, "connection details are secrets: integrations:read_secrets only"
         reads.append(refused)
-    with sqlite3.connect(api.db_path) as db:
-        secrets_json = [row[0] for row in db.execute("SELECT secrets FROM resources WHERE secrets != '{}'")]
-        key_hashes = [row[0] for row in db.execute("SELECT hash FROM api_keys")]
+    secrets_json = [row[0] for row in api.query("SELECT secrets FROM resources WHERE secrets != '{}'")]
+    key_hashes = [row[0] for row in api.query("SELECT hash FROM api_keys")]
     stored = [value for text in secrets_json for value in _strings(json.loads(text))] + key_hashes
     assert credentials["hmac_secret"] in stored
     for response in writes + reads:

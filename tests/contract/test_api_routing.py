@@ -3,6 +3,7 @@ alert policy (whose escalation policy the group then carries); first match by pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,10 @@ def test_rule_conditions_are_validated(admin: httpx.Client) -> None:
         assert reason in body["errors"][0]["detail"], body
 
 
-def test_matches_cannot_freeze_the_server(tmp_path: Path) -> None:
+def test_matches_cannot_freeze_the_server(tmp_path: Path, new_database: Callable[[], str | None]) -> None:
     """`(a|aa)+$` against forty `a` and a `!` backtracks for hours in a backtracking engine; routing answers at once.
     A server of its own: a frozen event loop would take every other test of the module down with it."""
-    with running_api_server(tmp_path) as api, api.client() as admin:
+    with running_api_server(tmp_path, database_url=new_database()) as api, api.client() as admin:
         integration = unique("am")
         on_this = {"field": "integration.name", "operator": "equals", "value": integration}
         rule(

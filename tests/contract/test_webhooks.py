@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +105,13 @@ def test_grafana_hmac_is_verified_when_configured(admin: httpx.Client) -> None:
 
 
 @pytest.fixture(scope="module")
-def sns_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiServer, Any]]:
+def sns_api(
+    tmp_path_factory: pytest.TempPathFactory, new_database: Callable[[], str | None]
+) -> Iterator[tuple[ApiServer, Any]]:
     directory = tmp_path_factory.mktemp("sns")
     with fake_sns(directory) as sns:
         args = ["--sns-cert-host-pattern", r"^127\.0\.0\.1$", "--sns-ca-bundle", str(sns.ca_file)]
-        with running_api_server(directory / "api", extra_args=args) as server:
+        with running_api_server(directory / "api", extra_args=args, database_url=new_database()) as server:
             yield server, sns
 
 

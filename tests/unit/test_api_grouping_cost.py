@@ -9,7 +9,8 @@ from pathlib import Path
 
 from signalcraft.api.alerts import AlertEvent, AlertStatus, Severity
 from signalcraft.server.alerts import ingest
-from signalcraft.server.storage import Database
+from signalcraft.server.storage import Storage, open_storage
+from signalcraft.server.storage.sqlite import SqliteEngine
 
 
 def event(
@@ -27,23 +28,25 @@ def event(
     )
 
 
-async def steps_for(db: Database, events: list[AlertEvent]) -> int:
+async def steps_for(db: Storage, events: list[AlertEvent]) -> int:
     counted = [0]
 
     def step() -> int:
         counted[0] += 1
         return 0
 
-    await db.connection.set_progress_handler(step, 100)
+    assert isinstance(db.engine, SqliteEngine)
+    writer = db.engine.writer.raw  # every write statement runs on the writer connection
+    await writer.set_progress_handler(step, 100)
     try:
         await ingest(db, events)
     finally:
-        await db.connection.set_progress_handler(None, 100)
+        await writer.set_progress_handler(None, 100)
     return counted[0]
 
 
 async def test_one_event_costs_the_same_in_a_small_and_a_large_group(tmp_path: Path) -> None:
-    db = Database(tmp_path / "api.db")
+    db = open_storage(tmp_path / "api.db")
     await db.open()
     try:
         await ingest(db, [event("small", f"a{n}") for n in range(5)])

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from signalcraft.server.storage import MIGRATIONS, Database
+from signalcraft.server.storage.migrations import SQLITE as MIGRATIONS
+from signalcraft.server.storage.sqlite import SqliteEngine
 
 
 async def test_a_new_database_gets_every_migration_in_wal_mode(tmp_path: Path) -> None:
-    db = Database(tmp_path / "nested" / "api.db")
+    db = SqliteEngine(tmp_path / "nested" / "api.db")
     await db.open()
     try:
         assert await db.migrate() == len(MIGRATIONS), "migrating again is a no-op"
@@ -30,13 +31,13 @@ async def test_an_older_database_is_upgraded_and_keeps_its_rows(tmp_path: Path) 
         raw.executescript(MIGRATIONS[0])
         raw.execute("PRAGMA user_version=1")
         raw.execute("INSERT INTO service_accounts (id, name, created_at) VALUES ('sa_1', 'admin', 'now')")
-    db = Database(path)
+    db = SqliteEngine(path)
     await db.open()
     try:
-        row = await db.fetch_one("SELECT name FROM service_accounts WHERE id = 'sa_1'")
+        row = await db.reader.fetch_one("SELECT name FROM service_accounts WHERE id = 'sa_1'")
         assert row is not None
         assert row["name"] == "admin"
-        assert await db.fetch_all("SELECT * FROM alert_groups") == [], "later migrations ran"
+        assert await db.reader.fetch_all("SELECT * FROM alert_groups") == [], "later migrations ran"
     finally:
         await db.close()
     with sqlite3.connect(path) as raw:
@@ -44,7 +45,7 @@ async def test_an_older_database_is_upgraded_and_keeps_its_rows(tmp_path: Path) 
 
 
 async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
-    db = Database(tmp_path / "api.db")
+    db = SqliteEngine(tmp_path / "api.db")
     await db.open()
     try:
 
@@ -55,6 +56,6 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
 
         with pytest.raises(sqlite3.IntegrityError):
             await two_accounts_named_alike()
-        assert await db.fetch_all("SELECT * FROM service_accounts") == []
+        assert await db.reader.fetch_all("SELECT * FROM service_accounts") == []
     finally:
         await db.close()

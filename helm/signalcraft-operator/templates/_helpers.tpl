@@ -32,3 +32,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{- define "signalcraft.kinds" -}}alertpolicies,escalationpolicies,integrations,routingrules,schedules,teams,users{{- end }}
+
+{{- define "signalcraft.apiServerName" -}}{{ include "signalcraft.fullname" . }}-api{{- end }}
+
+{{/* The API the operator and the webhook talk to: api.url, else the API server this release deploys. */}}
+{{- define "signalcraft.apiUrl" -}}
+{{- if .Values.api.url -}}
+{{ .Values.api.url }}
+{{- else if .Values.api.enabled -}}
+http://{{ include "signalcraft.apiServerName" . }}.{{ .Release.Namespace }}.svc:{{ .Values.api.service.port }}
+{{- else -}}
+{{ required (printf "api.url is required: the SignalCraft API the %s talks to (or api.enabled=true to deploy one)" .component) "" }}
+{{- end -}}
+{{- end }}

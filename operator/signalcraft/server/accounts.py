@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import aiosqlite
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -23,6 +22,7 @@ from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.resources import decode_cursor, encode_cursor
+from signalcraft.server.storage import Row
 
 router = APIRouter(tags=["service-accounts"])
 
@@ -37,7 +37,7 @@ class ApiKeyPage(BaseModel):
     next_cursor: str | None
 
 
-def _account_out(row: aiosqlite.Row) -> ServiceAccount:
+def _account_out(row: Row) -> ServiceAccount:
     return ServiceAccount(
         id=row["id"],
         name=row["name"],
@@ -47,7 +47,7 @@ def _account_out(row: aiosqlite.Row) -> ServiceAccount:
     )
 
 
-def _key_out(row: aiosqlite.Row, account: str) -> ApiKey:
+def _key_out(row: Row, account: str) -> ApiKey:
     return ApiKey(
         id=row["id"],
         name=row["name"],
@@ -60,8 +60,8 @@ def _key_out(row: aiosqlite.Row, account: str) -> ApiKey:
     )
 
 
-async def _account(request: Request, name: str) -> aiosqlite.Row:
-    row = await state_of(request).db.fetch_one("SELECT * FROM service_accounts WHERE name = ?", (name,))
+async def _account(request: Request, name: str) -> Row:
+    row = await state_of(request).db.accounts.by_name(name)
     if row is None:
         raise Problem(404, "not-found", f"service account {name!r} does not exist")
     return row
@@ -74,8 +74,7 @@ async def create_account(request: Request, body: ServiceAccountCreate) -> Respon
 
     async def handle() -> Response:
         async with state_of(request).db.transaction() as tx:
-            cursor = await tx.execute("SELECT id FROM service_accounts WHERE name = ?", (body.name,))
-            existing = await cursor.fetchone()
+            existing = await tx.accounts.by_name(body.name)
             if existing is not None:
                 raise Problem(
                     409,
@@ -83,10 +82,7 @@ async def create_account(request: Request, body: ServiceAccountCreate) -> Respon
                     f"service account {body.name!r} exists",
                     existing={"id": existing["id"], "name": body.name},
                 )
-            await tx.execute(
-                "INSERT INTO service_accounts (id, name, description, created_at) VALUES (?, ?, ?, ?)",
-                (new_id("sa"), body.name, body.description, now_text()),
-            )
+            await tx.accounts.create(new_id("sa"), body.name, body.description, now_text())
         row = await _account(request, body.name)
         return JSONResponse(_account_out(row).model_dump(), status_code=201)
 
@@ -101,9 +97,7 @@ async def list_accounts(
 ) -> ServiceAccountPage:
     principal_for(request).require("service_accounts", "read")
     after = decode_cursor(cursor) if cursor else ""
-    rows = await state_of(request).db.fetch_all(
-        "SELECT * FROM service_accounts WHERE name > ? ORDER BY name LIMIT ?", (after, limit + 1)
-    )
+    rows = await state_of(request).db.accounts.page(after, limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["name"]) if len(rows) > limit else None
     return ServiceAccountPage(items=[_account_out(row) for row in rows[:limit]], next_cursor=next_cursor)
 
@@ -114,7 +108,7 @@ async def get_account(request: Request, name: str) -> ServiceAccount:
     return _account_out(await _account(request, name))
 
 
-async def _require_all_it_holds(request: Request, account: aiosqlite.Row, action: str) -> None:
+async def _require_all_it_holds(request: Request, account: Row, action: str) -> None:
     """`service_accounts:manage` only reaches accounts weaker than its caller: an account holding a scope the caller
     lacks cannot be disabled, enabled, deleted or have keys revoked by it (403)."""
     principal = principal_for(request)
@@ -130,7 +124,7 @@ async def _require_all_it_holds(request: Request, account: aiosqlite.Row, action
         )
 
 
-def _not_own(request: Request, account: aiosqlite.Row, action: str) -> None:
+def _not_own(request: Request, account: Row, action: str) -> None:
     """Refuse to lock the caller out: its own account cannot be disabled or deleted with its own key."""
     if account["id"] == principal_for(request).service_account_id:
         raise Problem(409, "own-account", f"a service account cannot {action} itself; use another account's key")
@@ -143,7 +137,8 @@ async def _set_disabled(request: Request, name: str, disabled: bool) -> ServiceA
         _not_own(request, account, "disable")
     await _require_all_it_holds(request, account, "disable" if disabled else "enable")
     async with state_of(request).db.transaction() as tx:
-        await tx.execute("UPDATE service_accounts SET disabled = ? WHERE id = ?", (int(disabled), account["id"]))
+        await tx.accounts.set_disabled(account["id"], disabled)
+    state_of(request).keys.clear()  # this process refuses the key at once; other replicas within 1 s
     return _account_out(await _account(request, name))
 
 
@@ -166,7 +161,8 @@ async def delete_account(request: Request, name: str) -> Response:
     _not_own(request, account, "delete")
     await _require_all_it_holds(request, account, "delete")
     async with state_of(request).db.transaction() as tx:
-        await tx.execute("DELETE FROM service_accounts WHERE id = ?", (account["id"],))
+        await tx.accounts.delete(account["id"])
+    state_of(request).keys.clear()  # this process refuses the key at once; other replicas within 1 s
     return Response(status_code=204)
 
 
@@ -188,7 +184,7 @@ async def create_key(request: Request, name: str, body: ApiKeyCreate) -> Respons
         key_id, key = await issue_key(
             state_of(request).db, account["id"], list(body.scopes), name=body.name, expires_at=body.expires_at
         )
-        row = await state_of(request).db.fetch_one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+        row = await state_of(request).db.accounts.key(key_id)
         assert row is not None
         created = CreatedApiKey(**_key_out(row, name).model_dump(), key=key)
         return JSONResponse(created.model_dump(), status_code=201, headers={"Cache-Control": "no-store"})
@@ -207,10 +203,7 @@ async def list_keys(
     principal_for(request).require("service_accounts", "read")
     account = await _account(request, name)
     after = decode_cursor(cursor, account["id"]) if cursor else ""
-    rows = await state_of(request).db.fetch_all(
-        "SELECT * FROM api_keys WHERE service_account_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (account["id"], after, limit + 1),
-    )
+    rows = await state_of(request).db.accounts.keys(account["id"], after, limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["id"], account["id"]) if len(rows) > limit else None
     return ApiKeyPage(items=[_key_out(row, name) for row in rows[:limit]], next_cursor=next_cursor)
 
@@ -220,17 +213,14 @@ async def revoke_key(request: Request, key_id: str) -> ApiKey:
     """Revoke a key at once (idempotent: revoking again keeps the first revocation time)."""
     principal_for(request).require("service_accounts", "manage")
     db = state_of(request).db
-    sql = (
-        "SELECT k.*, s.name AS account FROM api_keys k JOIN service_accounts s ON s.id = k.service_account_id "
-        "WHERE k.id = ?"
-    )
-    key = await db.fetch_one(sql, (key_id,))
+    key = await db.accounts.key(key_id)
     if key is None:
         raise Problem(404, "not-found", f"API key {key_id!r} does not exist")
     await _require_all_it_holds(request, await _account(request, key["account"]), "revoke keys of")
     async with db.transaction() as tx:
-        await tx.execute("UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", (now_text(), key_id))
-    row = await db.fetch_one(sql, (key_id,))
+        await tx.accounts.revoke_key(key_id, now_text())
+    state_of(request).keys.clear()  # this process refuses the key at once; other replicas within 1 s
+    row = await db.accounts.key(key_id)
     if row is None:
         raise Problem(404, "not-found", f"API key {key_id!r} does not exist")
     return _key_out(row, row["account"])

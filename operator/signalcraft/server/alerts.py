@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-import aiosqlite
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +24,7 @@ from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.resources import decode_cursor, encode_cursor, filter_binding, utc_text
-from signalcraft.server.storage import Database, dumps
+from signalcraft.server.storage import GroupFilter, Row, Session, Storage, dumps
 
 router = APIRouter(tags=["alert-groups"])
 
@@ -35,14 +34,14 @@ class AlertGroupPage(BaseModel):
     next_cursor: str | None
 
 
-def _group_out(row: aiosqlite.Row) -> AlertGroup:
+def _group_out(row: Row) -> AlertGroup:
     data = dict(row)
     data["ticket"] = json.loads(row["ticket"]) if row["ticket"] else None
     return AlertGroup.model_validate(data)
 
 
 async def ingest(
-    db: Database,
+    db: Storage,
     events: Sequence[AlertEvent],
     *,
     alert_policy: str | None = None,
@@ -72,37 +71,27 @@ async def ingest(
         systems = await ticketing.ticket_systems(tx)
         for event, policy, escalation in routed:
             group_id, new_group = await _upsert_group(tx, event, now, policy, escalation)
-            known = await (
-                await tx.execute(
-                    "SELECT 1 FROM alerts WHERE group_id = ? AND dedup_key = ?", (group_id, event.dedup_key)
-                )
-            ).fetchone()
-            await tx.execute(
-                "INSERT INTO alerts (id, group_id, dedup_key, status, severity, summary, details, labels, annotations, "
-                "links, images, occurred_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (group_id, dedup_key) DO UPDATE SET status = excluded.status, "
-                "severity = excluded.severity, summary = excluded.summary, details = excluded.details, "
-                "labels = excluded.labels, annotations = excluded.annotations, links = excluded.links, "
-                "images = excluded.images, occurred_at = excluded.occurred_at, updated_at = excluded.updated_at",
-                (
-                    new_id("alt"),
-                    group_id,
-                    event.dedup_key,
-                    event.status.value,
-                    event.severity.value,
-                    event.summary,
-                    event.details,
-                    dumps(event.labels),
-                    dumps(event.annotations),
-                    dumps([link.model_dump() for link in event.links]),
-                    dumps([image.model_dump() for image in event.images]),
-                    event.occurred_at.isoformat(),
-                    now,
-                ),
+            known = not new_group and await tx.alerts.alert_exists(group_id, event.dedup_key)
+            await tx.alerts.put_alert(
+                {
+                    "id": new_id("alt"),
+                    "group_id": group_id,
+                    "dedup_key": event.dedup_key,
+                    "status": event.status.value,
+                    "severity": event.severity.value,
+                    "summary": event.summary,
+                    "details": event.details,
+                    "labels": dumps(event.labels),
+                    "annotations": dumps(event.annotations),
+                    "links": dumps([link.model_dump() for link in event.links]),
+                    "images": dumps([image.model_dump() for image in event.images]),
+                    "occurred_at": event.occurred_at.isoformat(),
+                    "updated_at": now,
+                }
             )
-            before, after, severity = await _refresh_group(tx, group_id, now, added=int(known is None))
+            before, after, severity = await _refresh_group(tx, group_id, now, added=int(not known))
             await ticketing.automate(
-                tx, group_id, severity, new_group, new_alert=known is None and not new_group, systems=systems
+                tx, group_id, severity, new_group, new_alert=not known and not new_group, systems=systems
             )
             if after == AlertStatus.RESOLVED.value and before != after and not new_group:
                 await ticketing.on_group_resolved(tx, group_id, from_ticket_system=None)
@@ -110,52 +99,38 @@ async def ingest(
             if event.integration:
                 received.add(event.integration)
         for integration in sorted(received):  # once per integration and request, not per event
-            await tx.execute(
-                "UPDATE resources SET status = json_set(status, '$.last_event_received_at', ?) "
-                "WHERE collection = 'integrations' AND name = ?",
-                (now, integration),
-            )
+            await tx.resources.set_status_member("integrations", integration, "last_event_received_at", now)
     return list(touched)
 
 
 async def _upsert_group(
-    tx: aiosqlite.Connection,
+    tx: Session,
     event: AlertEvent,
     now: str,
     alert_policy: str | None,
     escalation_policy: str | None,
 ) -> tuple[str, bool]:
     integration = event.integration or event.source
-    cursor = await tx.execute(
-        "SELECT id FROM alert_groups WHERE integration = ? AND group_key = ?", (integration, event.group_key)
-    )
-    found = await cursor.fetchone()
+    found = await tx.alerts.group_id(integration, event.group_key)
     if found is not None:
-        await tx.execute(
-            "UPDATE alert_groups SET truncated_alerts = max(truncated_alerts, ?), "
-            "alert_policy = coalesce(alert_policy, ?), escalation_policy = coalesce(escalation_policy, ?) WHERE id = ?",
-            (event.truncated_alerts, alert_policy, escalation_policy, found["id"]),
-        )
-        group_id: str = found["id"]
-        return group_id, False
+        await tx.alerts.touch_group(found, event.truncated_alerts, alert_policy, escalation_policy)
+        return found, False
     group_id = new_id("grp")
-    await tx.execute(
-        "INSERT INTO alert_groups (id, integration, group_key, status, severity, summary, source, alert_policy, "
-        "escalation_policy, truncated_alerts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            group_id,
-            integration,
-            event.group_key,
-            event.status.value,
-            event.severity.value,
-            event.summary,
-            event.source,
-            alert_policy,
-            escalation_policy,
-            event.truncated_alerts,
-            now,
-            now,
-        ),
+    await tx.alerts.insert_group(
+        {
+            "id": group_id,
+            "integration": integration,
+            "group_key": event.group_key,
+            "status": event.status.value,
+            "severity": event.severity.value,
+            "summary": event.summary,
+            "source": event.source,
+            "alert_policy": alert_policy,
+            "escalation_policy": escalation_policy,
+            "truncated_alerts": event.truncated_alerts,
+            "created_at": now,
+            "updated_at": now,
+        }
     )
     return group_id, True
 
@@ -163,27 +138,17 @@ async def _upsert_group(
 _SEVERITY_ORDER = [Severity.CRITICAL.value, Severity.ERROR.value, Severity.WARNING.value, Severity.INFO.value]
 
 
-async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str, *, added: int = 0) -> tuple[str, str, str]:
+async def _refresh_group(tx: Session, group_id: str, now: str, *, added: int = 0) -> tuple[str, str, str]:
     """A group fires while any alert fires, is acknowledged when none fires but one is acknowledged, else resolved;
     its severity and summary are those of its worst alert still open (of all alerts once resolved).
 
     The cost does not grow with the group: a handful of lookups on the (group, status, severity) index, and the
     count kept up to date by `added` (alerts this change created). Returns (status before, after, severity after).
     """
-    previous = await (
-        await tx.execute("SELECT status, severity, summary, alert_count FROM alert_groups WHERE id = ?", (group_id,))
-    ).fetchone()
+    previous = await tx.alerts.group(group_id)
     assert previous is not None
 
-    present = await (
-        await tx.execute(
-            "SELECT EXISTS (SELECT 1 FROM alerts WHERE group_id = ? AND status = 'firing'), "
-            "EXISTS (SELECT 1 FROM alerts WHERE group_id = ? AND status = 'acknowledged')",
-            (group_id, group_id),
-        )
-    ).fetchone()
-    assert present is not None
-    firing, acknowledged = present[0], present[1]
+    firing, acknowledged = await tx.alerts.presence(group_id)
     if firing:
         status = AlertStatus.FIRING.value
     elif acknowledged:
@@ -196,42 +161,34 @@ async def _refresh_group(tx: aiosqlite.Connection, group_id: str, now: str, *, a
         else (AlertStatus.RESOLVED.value,)
     )
     # One indexed lookup per severity, in one statement: the first alert of each, worst severity first.
-    marks = ", ".join("?" for _ in considered)
-    lookup = f"(SELECT summary FROM alerts WHERE group_id = ? AND status IN ({marks}) AND severity = ? LIMIT 1)"  # noqa: S608
-    args = [value for severity in _SEVERITY_ORDER for value in (group_id, *considered, severity)]
-    sql = f"SELECT {', '.join(lookup for _ in _SEVERITY_ORDER)}"
-    summaries = await (await tx.execute(sql, args)).fetchone()
-    assert summaries is not None
-    texts = [summaries[index] for index in range(len(_SEVERITY_ORDER))]
+    texts = await tx.alerts.first_summaries(group_id, considered, _SEVERITY_ORDER)
     found = [(severity, text) for severity, text in zip(_SEVERITY_ORDER, texts, strict=True) if text is not None]
     severity_after, summary = found[0] if found else (str(previous["severity"]), str(previous["summary"]))
-    await tx.execute(
-        "UPDATE alert_groups SET status = ?, severity = ?, summary = ?, alert_count = ?, updated_at = ?, "
-        "resolved_at = CASE WHEN ? = 'resolved' THEN coalesce(resolved_at, ?) ELSE NULL END WHERE id = ?",
-        (status, severity_after, summary, int(previous["alert_count"]) + added, now, status, now, group_id),
+    await tx.alerts.summarize_group(
+        group_id,
+        status=status,
+        severity=severity_after,
+        summary=summary,
+        alert_count=int(previous["alert_count"]) + added,
+        now=now,
     )
     return str(previous["status"]), status, severity_after
 
 
 async def set_group_status(
-    db: Database, group_id: str, status: AlertStatus, *, from_ticket_system: str | None = None
+    db: Storage, group_id: str, status: AlertStatus, *, from_ticket_system: str | None = None
 ) -> AlertGroup:
     """Acknowledge, resolve or (from a reopened ticket) re-fire a whole group."""
     now = now_text()
     async with db.transaction() as tx:
-        cursor = await tx.execute("SELECT id FROM alert_groups WHERE id = ?", (group_id,))
-        if await cursor.fetchone() is None:
+        if not await tx.alerts.group_exists(group_id):
             raise Problem(404, "not-found", f"alert group {group_id!r} does not exist")
         unless = "resolved" if status is not AlertStatus.FIRING else "firing"
-        await tx.execute(
-            "UPDATE alerts SET status = ?, updated_at = ? WHERE group_id = ? AND status != ?",
-            (status.value, now, group_id, unless),
-        )
+        await tx.alerts.set_alert_statuses(group_id, status.value, unless=unless, now=now)
         before, after, _ = await _refresh_group(tx, group_id, now)
         if after == AlertStatus.RESOLVED.value and before != after:
             await ticketing.on_group_resolved(tx, group_id, from_ticket_system=from_ticket_system)
-        cursor = await tx.execute("SELECT * FROM alert_groups WHERE id = ?", (group_id,))
-        row = await cursor.fetchone()
+        row = await tx.alerts.group(group_id)
     assert row is not None
     return _group_out(row)
 
@@ -266,20 +223,14 @@ async def list_alert_groups(  # noqa: PLR0917 - one parameter per filter
     principal_for(request).require("alert_groups", "read")
     since = utc_text(updated_since) if updated_since is not None else None
     binding = filter_binding(status=status, integration=integration, alert_policy=alert_policy, since=since)
-    where: list[str] = ["1 = 1"]
-    args: list[str] = []
-    for column, value in (("status", status), ("integration", integration), ("alert_policy", alert_policy)):
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if since is not None:
-        where.append("updated_at >= ?")
-        args.append(since)
-    if cursor:
-        args.append(decode_cursor(cursor, binding))
-        where.append("id > ?")
-    sql = f"SELECT * FROM alert_groups WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608
-    rows = await state_of(request).db.fetch_all(sql, (*args, limit + 1))
+    where = GroupFilter(
+        status=status.value if status is not None else None,
+        integration=integration,
+        alert_policy=alert_policy,
+        updated_since=since,
+        after=decode_cursor(cursor, binding) if cursor else None,
+    )
+    rows = await state_of(request).db.alerts.page(where, limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["id"], binding) if len(rows) > limit else None
     return AlertGroupPage(items=[_group_out(row) for row in rows[:limit]], next_cursor=next_cursor)
 
@@ -287,7 +238,7 @@ async def list_alert_groups(  # noqa: PLR0917 - one parameter per filter
 @router.get("/v1/alert-groups/{group_id}", response_model=AlertGroup)
 async def get_alert_group(request: Request, group_id: str) -> AlertGroup:
     principal_for(request).require("alert_groups", "read")
-    row = await state_of(request).db.fetch_one("SELECT * FROM alert_groups WHERE id = ?", (group_id,))
+    row = await state_of(request).db.alerts.group(group_id)
     if row is None:
         raise Problem(404, "not-found", f"alert group {group_id!r} does not exist")
     return _group_out(row)
@@ -297,9 +248,9 @@ async def get_alert_group(request: Request, group_id: str) -> AlertGroup:
 async def list_alerts(request: Request, group_id: str) -> list[Alert]:
     principal_for(request).require("alert_groups", "read")
     db = state_of(request).db
-    if await db.fetch_one("SELECT id FROM alert_groups WHERE id = ?", (group_id,)) is None:
+    if not await db.alerts.group_exists(group_id):
         raise Problem(404, "not-found", f"alert group {group_id!r} does not exist")
-    rows = await db.fetch_all("SELECT * FROM alerts WHERE group_id = ? ORDER BY dedup_key", (group_id,))
+    rows = await db.alerts.alerts(group_id)
     return [
         Alert.model_validate(
             {
@@ -355,10 +306,10 @@ async def create_ticket(request: Request, group_id: str, body: CreateTicket) -> 
         db = state_of(request).db
         await ticketing.integration(db, body.integration)
         async with db.transaction() as tx:
-            if (await (await tx.execute("SELECT 1 FROM alert_groups WHERE id = ?", (group_id,))).fetchone()) is None:
+            if not await tx.alerts.group_exists(group_id):
                 raise Problem(404, "not-found", f"alert group {group_id!r} does not exist")
             await ticketing.enqueue(tx, group_id, body.integration, "create")
-        row = await db.fetch_one("SELECT * FROM alert_groups WHERE id = ?", (group_id,))
+        row = await db.alerts.group(group_id)
         assert row is not None
         return JSONResponse(_group_out(row).model_dump(mode="json"), status_code=202)
 

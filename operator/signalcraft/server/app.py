@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ from signalcraft.server.problems import (
     Problem,
     ProblemDetails,
     handle_http,
+    handle_invalid_text,
     handle_problem,
     handle_storage,
     handle_validation,
@@ -32,7 +32,7 @@ from signalcraft.server.problems import (
     problem_responses,
 )
 from signalcraft.server.ratelimit import RateLimiter
-from signalcraft.server.storage import Database
+from signalcraft.server.storage import InvalidText, StorageUnavailable, open_storage
 from signalcraft.server.ticketing import TicketMetrics, TicketWorker
 from signalcraft.server.ui import invites as ui_invites
 from signalcraft.server.ui import pages as ui_pages
@@ -45,6 +45,7 @@ API_VERSION = "1.0.0"
 def create_app(
     database: Path,
     *,
+    database_url: str | None = None,
     public_url: str | None = None,
     rate_per_second: float = 200.0,
     burst: float = 400.0,
@@ -60,7 +61,7 @@ def create_app(
     """`stall_seconds`: /healthz fails once a background task made no progress for this long; `restart_backoff`: the
     first and the longest wait before a background task that died is started again; `unknown_keys_per_minute`: events
     for routing keys that do not exist each client address may send."""
-    db = Database(database, busy_timeout=busy_timeout)
+    db = open_storage(database, database_url=database_url, busy_timeout=busy_timeout)
     registry = CollectorRegistry()
     ticket_metrics = TicketMetrics(registry)
     restarts = Counter(
@@ -105,7 +106,8 @@ def create_app(
     app.add_exception_handler(ui_pages.PageNotFound, ui_pages.not_found)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
-    app.add_exception_handler(sqlite3.OperationalError, handle_storage)
+    app.add_exception_handler(StorageUnavailable, handle_storage)
+    app.add_exception_handler(InvalidText, handle_invalid_text)
 
     app.add_middleware(ApiMiddleware)
 

@@ -13,7 +13,7 @@ from signalcraft.ingest.sources.cloudwatch import AWS_SNS_HOST, SnsSettings
 from signalcraft.server.app import create_app
 from signalcraft.server.atlassian import OAuthApp
 from signalcraft.server.auth import create_service_account, issue_key
-from signalcraft.server.storage import Database
+from signalcraft.server.storage import open_storage
 
 db_option = click.option(
     "--db",
@@ -22,12 +22,20 @@ db_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("signalcraft.db"),
     show_default=True,
-    help="SQLite database file (created and migrated automatically).",
+    help="SQLite database file (created and migrated automatically); unused with --database-url.",
+)
+database_url_option = click.option(
+    "--database-url",
+    envvar="SIGNALCRAFT_DATABASE_URL",
+    default=None,
+    help="PostgreSQL instead of SQLite: postgresql://user:password@host:port/database (migrated automatically). "
+    "Several API servers may share one database.",
 )
 
 
 @click.group("api", invoke_without_command=True)
 @db_option
+@database_url_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--public-url", envvar="SIGNALCRAFT_PUBLIC_URL", default=None, help="Base URL put in webhook URLs.")
@@ -82,6 +90,7 @@ db_option = click.option(
 def api(  # noqa: PLR0917 - click passes every option
     ctx: click.Context,
     database: Path,
+    database_url: str | None,
     host: str,
     port: int,
     public_url: str | None,
@@ -103,6 +112,7 @@ def api(  # noqa: PLR0917 - click passes every option
     sns = SnsSettings(cert_host_pattern=sns_cert_host_pattern, ca_bundle=sns_ca_bundle)
     app = create_app(
         database,
+        database_url=database_url,
         public_url=public_url,
         rate_per_second=rate_limit,
         burst=2 * rate_limit,
@@ -125,15 +135,16 @@ def api(  # noqa: PLR0917 - click passes every option
 
 @api.command()
 @db_option
+@database_url_option
 @click.option("--name", default="admin", show_default=True, help="Name of the service account.")
-def bootstrap(database: Path, name: str) -> None:
+def bootstrap(database: Path, database_url: str | None, name: str) -> None:
     """Create the admin service account (if missing) and print a new admin API key — the only time it is shown."""
 
     async def run() -> str:
-        db = Database(database)
+        db = open_storage(database, database_url=database_url)
         await db.open()
         try:
-            row = await db.fetch_one("SELECT id FROM service_accounts WHERE name = ?", (name,))
+            row = await db.accounts.by_name(name)
             account_id = row["id"] if row is not None else await create_service_account(db, name, "bootstrap admin")
             _, key = await issue_key(db, account_id, ["*"], name="bootstrap")
             return key

@@ -9,20 +9,22 @@ from fastapi import Request
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.server.atlassian import OAuthApp
-from signalcraft.server.auth import Principal, authenticate
+from signalcraft.server.auth import KeyCache, Principal, authenticate
 from signalcraft.server.ratelimit import RateLimiter
-from signalcraft.server.storage import Database
+from signalcraft.server.storage import Storage
 
 
 @dataclass
 class AppState:
-    db: Database
+    db: Storage
     public_url: str | None = None
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     events_rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(100.0, 200.0, "per-routing-key"))
     sns: SnsSettings = field(default_factory=SnsSettings)
     unknown_key_limiter: RateLimiter = field(default_factory=lambda: unknown_key_limiter(10.0))
     """Events for routing keys that do not exist, per client address."""
+    keys: KeyCache = field(default_factory=KeyCache)
+    """API keys verified in the last second (cleared by this process's revocations; other replicas' within 1 s)."""
     webhook_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(64))
     """Webhook requests handled at once; beyond that senders get 503 + Retry-After and retry."""
     jira_oauth: OAuthApp | None = None
@@ -52,7 +54,7 @@ async def require_principal(request: Request) -> Principal:
     """Authenticate the request's bearer key (401 otherwise) and apply the principal's rate limit (429)."""
     state = state_of(request)
     preset = request.scope.get(IN_PROCESS_PRINCIPAL)
-    principal = preset if isinstance(preset, Principal) else await authenticate(state.db, request)
+    principal = preset if isinstance(preset, Principal) else await authenticate(state.db, request, state.keys)
     state.rate_limiter.check(principal.service_account_id, request)
     request.state.principal = principal
     return principal

@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -38,7 +37,7 @@ from signalcraft.server.auth import new_id
 from signalcraft.server.context import state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import MEDIA_TYPE, Problem, pointer, problem_response
-from signalcraft.server.storage import Database
+from signalcraft.server.storage import InvalidText, Row, Storage
 
 router = APIRouter(tags=["events"])
 
@@ -109,20 +108,12 @@ def _parse(body: bytes) -> PagerDutyEvent:
     return event
 
 
-async def _target(db: Database, routing_key: str) -> tuple[str, aiosqlite.Row]:
+async def _target(db: Storage, routing_key: str) -> tuple[str, Row]:
     """('policy', row) for an alert policy's routing key, ('integration', row) for an integration key."""
-    policy = await db.fetch_one(
-        "SELECT name, spec FROM resources WHERE collection = 'alert-policies' "
-        "AND json_extract(spec, '$.routing_key') = ?",
-        (routing_key,),
-    )
+    policy = await db.resources.by_routing_key(routing_key)
     if policy is not None:
         return "policy", policy
-    integration = await db.fetch_one(
-        "SELECT name, spec FROM resources WHERE collection = 'integrations' "
-        "AND json_extract(secrets, '$.integration_key') = ?",
-        (routing_key,),
-    )
+    integration = await db.resources.by_integration_key(routing_key)
     if integration is not None:
         return "integration", integration
     raise _invalid(
@@ -141,7 +132,7 @@ def _labels(payload: PagerDutyPayload | None) -> dict[str, str]:
     return labels
 
 
-async def _accept(request: Request, event: PagerDutyEvent, kind: str, target: aiosqlite.Row) -> Response:
+async def _accept(request: Request, event: PagerDutyEvent, kind: str, target: Row) -> Response:
     db = state_of(request).db
     spec: Mapping[str, Any] = json.loads(target["spec"])
     dedup_key = event.dedup_key or secrets.token_hex(16)
@@ -161,11 +152,7 @@ async def _accept(request: Request, event: PagerDutyEvent, kind: str, target: ai
         return JSONResponse(accepted.model_dump(), status_code=202)
     integration = f"alert-policy:{target['name']}" if kind == "policy" else target["name"]
     # An acknowledge or resolve carries no payload: the alert keeps what its trigger said.
-    existing = await db.fetch_one(
-        "SELECT a.summary, a.severity, a.details, a.labels, a.links, a.images FROM alerts a "
-        "JOIN alert_groups g ON g.id = a.group_id WHERE g.integration = ? AND g.group_key = ? AND a.dedup_key = ?",
-        (integration, dedup_key, dedup_key),
-    )
+    existing = await db.alerts.alert_by_key(integration, dedup_key, dedup_key)
     if event.event_action == "trigger" or existing is not None:
         if payload is not None:
             severity = Severity(spec["severity"]) if kind == "policy" else payload.severity
@@ -238,10 +225,19 @@ async def _receive(request: Request, *, pagerduty: bool) -> Response:
                 return await _accept(request, event, kind, target)
             except EventProblem as refused:
                 return refused.response(request, pagerduty)
+            except InvalidText:
+                return _unstorable().response(request, pagerduty)
 
         return await idempotent(request, handle, scope=scope)
     except EventProblem as refused:
         return refused.response(request, pagerduty)
+    except InvalidText:
+        return _unstorable().response(request, pagerduty)
+
+
+def _unstorable() -> EventProblem:
+    """Text the database cannot hold (a NUL character, on PostgreSQL), refused in the shape of the path."""
+    return _invalid("the event holds a NUL character (U+0000), which is not stored as text", [])
 
 
 def _count_unknown_key(request: Request) -> None:

@@ -17,6 +17,7 @@ from fastapi import Request, Response
 
 from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.problems import Problem, problem_response
+from signalcraft.server.storage import Row
 
 RETENTION_SECONDS = 24 * 3600
 IN_FLIGHT_LEASE_SECONDS = 60.0
@@ -63,24 +64,18 @@ async def idempotent(
     owner = scope or principal_for(request).service_account_id
     fingerprint = _fingerprint(request, await request.body())
     now = time.time()
-    async with db.transaction() as tx:
-        await tx.execute("DELETE FROM idempotency WHERE created_at < ?", (now - RETENTION_SECONDS,))
-        cursor = await tx.execute("SELECT * FROM idempotency WHERE principal = ? AND key = ?", (owner, key))
-        seen = await cursor.fetchone()
-        abandoned = (
-            seen is not None
-            and seen["fingerprint"] == fingerprint
-            and seen["state"] == "in-flight"
-            and now - seen["created_at"] > IN_FLIGHT_LEASE_SECONDS
-        )
-        if abandoned:
-            await tx.execute("UPDATE idempotency SET created_at = ? WHERE principal = ? AND key = ?", (now, owner, key))
-            seen = None
-        elif seen is None:
-            await tx.execute(
-                "INSERT INTO idempotency (principal, key, fingerprint, state, created_at) VALUES (?, ?, ?, ?, ?)",
-                (owner, key, fingerprint, "in-flight", now),
-            )
+    # A key already decided (answered, in flight on any process, or used for another request) is answered from the
+    # last commit without the write lock, so replays and 409s cost one read and never wait behind writers.
+    seen = await db.idempotency.get(owner, key)
+    if not _decided(seen, fingerprint, now):
+        async with db.transaction() as tx:
+            await tx.idempotency.purge(now - RETENTION_SECONDS)
+            seen = await tx.idempotency.get(owner, key)
+            if seen is not None and not _decided(seen, fingerprint, now):
+                await tx.idempotency.renew(owner, key, now)
+                seen = None
+            elif seen is None:
+                await tx.idempotency.take(owner, key, fingerprint, now)
     if seen is not None:
         if seen["fingerprint"] != fingerprint:
             raise Problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request")
@@ -92,7 +87,7 @@ async def idempotent(
                 headers={"Retry-After": "1"},
             )
         headers = {**json.loads(seen["headers"]), "Idempotent-Replayed": "true"}
-        return Response(content=seen["body"], status_code=seen["status"], headers=headers)
+        return Response(content=bytes(seen["body"]), status_code=seen["status"], headers=headers)
     try:
         response = await handler()
     except Problem as problem:
@@ -111,14 +106,24 @@ async def idempotent(
     if redact is not None and response.status_code < 400:
         stored_body = redact(stored_body)
     async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ? WHERE principal = ? AND key = ?",
-            (response.status_code, json.dumps(stored_headers), stored_body, owner, key),
-        )
+        await tx.idempotency.complete(owner, key, response.status_code, json.dumps(stored_headers), stored_body)
     return response
+
+
+def _decided(seen: Row | None, fingerprint: str, now: float) -> bool:
+    """Whether a stored record answers this request: not expired, and not an in-flight record of the same request
+    whose lease ran out (its process died: this request takes it over)."""
+    if seen is None or now - seen["created_at"] > RETENTION_SECONDS:
+        return False
+    abandoned = (
+        seen["fingerprint"] == fingerprint
+        and seen["state"] == "in-flight"
+        and now - seen["created_at"] > IN_FLIGHT_LEASE_SECONDS
+    )
+    return not abandoned
 
 
 async def _forget(request: Request, owner: str, key: str) -> None:
     """Drop the in-flight record so a retry runs for real (if this fails too, the lease expires it)."""
     async with state_of(request).db.transaction() as tx:
-        await tx.execute("DELETE FROM idempotency WHERE principal = ? AND key = ?", (owner, key))
+        await tx.idempotency.forget(owner, key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -143,9 +142,15 @@ STORAGE_BUSY = Problem(
 INTERNAL_ERROR = Problem(500, "internal-error", "the server failed; the request may be retried")
 
 
+async def handle_invalid_text(request: Request, exc: Exception) -> JSONResponse:
+    """Text the database cannot store (a NUL in a path or query parameter, on PostgreSQL): the client's error."""
+    return problem_response(
+        Problem(400, "invalid-unicode", "the request holds a NUL character (U+0000), which no database stores as text"),
+        request,
+    )
+
+
 async def handle_storage(request: Request, exc: Exception) -> JSONResponse:
-    """SQLite busy or locked (another process holds the write lock past busy_timeout) is temporary: 503."""
-    assert isinstance(exc, sqlite3.OperationalError)
-    if "locked" in str(exc) or "busy" in str(exc):
-        return problem_response(STORAGE_BUSY, request)
-    raise exc
+    """The database could not take the request now (write lock held past the bounded wait, failed COMMIT, lost
+    connection): nothing was written, so it is temporary, 503 with Retry-After."""
+    return problem_response(STORAGE_BUSY, request)

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
-import aiosqlite
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
@@ -38,7 +37,7 @@ from signalcraft.server.auth import Principal, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
-from signalcraft.server.storage import Database, dumps
+from signalcraft.server.storage import LabelTerm, ResourceFilter, Row, Session, dumps
 
 router = APIRouter()
 NewName = Annotated[
@@ -94,27 +93,22 @@ def utc_text(moment: datetime) -> str:
 _SELECTOR_TERM = re.compile(r"^\s*(?P<not>!)?\s*(?P<key>[^!=\s]+)\s*(?:(?P<op>==|!=|=)\s*(?P<value>[^,]*?))?\s*$")
 
 
-def label_conditions(selector: str) -> tuple[list[str], list[str]]:
-    """SQL conditions for a Kubernetes-style equality selector: `k=v`, `k==v`, `k!=v`, `k` (has), `!k` (has not)."""
-    where: list[str] = []
-    args: list[str] = []
+def label_terms(selector: str) -> list[LabelTerm]:
+    """A Kubernetes-style equality selector: `k=v`, `k==v`, `k!=v`, `k` (has), `!k` (has not)."""
+    terms: list[LabelTerm] = []
     for term in selector.split(","):
         match = _SELECTOR_TERM.match(term)
         if match is None or not re.match(LABEL_KEY_PATTERN, match["key"]) or (match["not"] and match["op"]):
             raise Problem(
                 400, "invalid-label-selector", f"label_selector terms are k=v, k!=v, k or !k; not {term.strip()!r}"
             )
-        path = f'$."{match["key"]}"'
         if match["op"] in {"=", "=="}:
-            where.append("json_extract(labels, ?) = ?")
-            args += [path, match["value"].strip()]
+            terms.append(LabelTerm(match["key"], "=", match["value"].strip()))
         elif match["op"] == "!=":
-            where.append("coalesce(json_extract(labels, ?) != ?, 1)")
-            args += [path, match["value"].strip()]
+            terms.append(LabelTerm(match["key"], "!=", match["value"].strip()))
         else:
-            where.append(f"json_type(labels, ?) IS {'' if match['not'] else 'NOT '}NULL")
-            args.append(path)
-    return where, args
+            terms.append(LabelTerm(match["key"], "!exists" if match["not"] else "exists"))
+    return terms
 
 
 # ------------------------------------------------------------------ representation
@@ -124,7 +118,7 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-def serialize(row: aiosqlite.Row | Mapping[str, Any]) -> dict[str, Any]:
+def serialize(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": row["name"],
         "id": row["id"],
@@ -140,27 +134,18 @@ def serialize(row: aiosqlite.Row | Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def resource_response(row: aiosqlite.Row | Mapping[str, Any], status_code: int = 200) -> Response:
+def resource_response(row: Mapping[str, Any], status_code: int = 200) -> Response:
     return JSONResponse(serialize(row), status_code=status_code, headers={"ETag": _etag(row["version"])})
-
-
-async def fetch(db: Database | aiosqlite.Connection, collection: str, name: str) -> aiosqlite.Row | None:
-    sql, args = "SELECT * FROM resources WHERE collection = ? AND name = ?", (collection, name)
-    if isinstance(db, Database):
-        return await db.fetch_one(sql, args)
-    rows = await db.execute_fetchall(sql, args)
-    return next(iter(rows), None)
 
 
 # ------------------------------------------------------------------ references and ownership
 
 
-async def _check_references(tx: aiosqlite.Connection, collection: Collection, spec: Mapping[str, Any]) -> None:
+async def _check_references(tx: Session, collection: Collection, spec: Mapping[str, Any]) -> None:
     """Every reference (by name or by id) must point at an existing object: 422 with its pointer otherwise."""
     for ref in collection.references_in(spec):
-        sql = f"SELECT 1 FROM resources WHERE collection = ? AND {ref.key} = ?"  # noqa: S608 - key is 'name' or 'id'
-        cursor = await tx.execute(sql, (ref.collection, ref.value))
-        if await cursor.fetchone() is None:
+        found = await tx.resources.exists(ref.collection, **{ref.key: ref.value})
+        if not found:
             raise Problem(
                 422,
                 "reference-not-found",
@@ -169,14 +154,13 @@ async def _check_references(tx: aiosqlite.Connection, collection: Collection, sp
             )
 
 
-async def referrers(tx: aiosqlite.Connection, collection: str, name: str, object_id: str) -> list[dict[str, str]]:
+async def referrers(tx: Session, collection: str, name: str, object_id: str) -> list[dict[str, str]]:
     """Objects whose spec points at this one (by name or id): they block its deletion."""
     found: list[dict[str, str]] = []
     for source in COLLECTIONS.values():
         if not source.references and source.list_references is None:
             continue
-        cursor = await tx.execute("SELECT name, spec FROM resources WHERE collection = ? ORDER BY name", (source.name,))
-        for row in await cursor.fetchall():
+        for row in await tx.resources.all_of(source.name):
             if any(
                 ref.collection == collection and ref.value == (name if ref.key == "name" else object_id)
                 for ref in source.references_in(json.loads(row["spec"]))
@@ -185,13 +169,10 @@ async def referrers(tx: aiosqlite.Connection, collection: str, name: str, object
     return found
 
 
-async def _check_unique_email(tx: aiosqlite.Connection, name: str, spec: Mapping[str, Any]) -> None:
+async def _check_unique_email(tx: Session, name: str, spec: Mapping[str, Any]) -> None:
     """Two users cannot share an email address (compared without case)."""
-    cursor = await tx.execute(
-        "SELECT name, spec FROM resources WHERE collection = 'users' AND name != ? ORDER BY name", (name,)
-    )
-    for row in await cursor.fetchall():
-        if json.loads(row["spec"])["email"].lower() == spec["email"].lower():
+    for row in await tx.resources.all_of("users"):
+        if row["name"] != name and json.loads(row["spec"])["email"].lower() == spec["email"].lower():
             raise Problem(
                 409,
                 "already-exists",
@@ -261,7 +242,7 @@ async def put_resource(
     wanted_manager = write.manager.model_dump(mode="json") if write.manager is not None else None
     db = state_of(request).db
     async with db.transaction() as tx:
-        existing = await fetch(tx, collection.name, name)
+        existing = await tx.resources.get(collection.name, name)
         if if_none_match is not None and if_none_match.strip() == "*" and existing is not None:
             raise Problem(412, "already-exists", f"{collection.name} {name!r} exists (If-None-Match: *)")
         if if_match is not None and (existing is None or if_match.strip() not in {"*", _etag(existing["version"])}):
@@ -313,7 +294,7 @@ async def put_resource(
             if stored_content == content and new_secrets == stored_secrets:
                 return resource_response(existing)
         now = now_text()
-        row = {
+        row: Row = {
             "collection": collection.name,
             "name": name,
             "id": existing["id"] if existing is not None else new_id(collection.id_prefix),
@@ -329,17 +310,14 @@ async def put_resource(
             "updated_at": now,
         }
         if not dry_run:
-            await tx.execute(
-                f"INSERT OR REPLACE INTO resources ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608
-                tuple(row.values()),
-            )
+            await tx.resources.put(row)
     # The row as written, serialized as every GET serializes it: the body equals the next GET.
     return resource_response(row, 201 if existing is None else 200)
 
 
 async def get_resource(request: Request, collection: Collection, name: str, if_none_match: str | None) -> Response:
     principal_for(request).require(collection.scope, "read")
-    row = await fetch(state_of(request).db, collection.name, name)
+    row = await state_of(request).db.resources.get(collection.name, name)
     if row is None:
         raise Problem(404, "not-found", f"{collection.name} {name!r} does not exist")
     etag = _etag(row["version"])
@@ -361,7 +339,7 @@ async def delete_resource(
     principal = principal_for(request)
     principal.require(collection.scope, "write")
     async with state_of(request).db.transaction() as tx:
-        existing = await fetch(tx, collection.name, name)
+        existing = await tx.resources.get(collection.name, name)
         if existing is None:
             raise Problem(404, "not-found", f"{collection.name} {name!r} does not exist")
         if if_match is not None and if_match.strip() not in {"*", _etag(existing["version"])}:
@@ -377,7 +355,7 @@ async def delete_resource(
             listed = ", ".join(f"{user['collection']}/{user['name']}" for user in users)
             raise Problem(409, "in-use", f"{collection.name} {name!r} is referenced by {listed}", referenced_by=users)
         if not dry_run:
-            await tx.execute("DELETE FROM resources WHERE collection = ? AND name = ?", (collection.name, name))
+            await tx.resources.delete(collection.name, name)
     return Response(status_code=204)
 
 
@@ -387,7 +365,7 @@ async def release_resource(request: Request, collection: Collection, name: str, 
 
     async def handle() -> Response:
         async with state_of(request).db.transaction() as tx:
-            existing = await fetch(tx, collection.name, name)
+            existing = await tx.resources.get(collection.name, name)
             if existing is None:
                 raise Problem(404, "not-found", f"{collection.name} {name!r} does not exist")
             current = json.loads(existing["manager"]) if existing["manager"] else None
@@ -395,12 +373,8 @@ async def release_resource(request: Request, collection: Collection, name: str, 
                 return resource_response(existing)
             if current.get("identity") != release.identity:
                 raise _ownership_conflict(current)
-            await tx.execute(
-                "UPDATE resources SET manager = NULL, version = version + 1, updated_at = ? "
-                "WHERE collection = ? AND name = ?",
-                (now_text(), collection.name, name),
-            )
-            stored = await fetch(tx, collection.name, name)
+            await tx.resources.release(collection.name, name, now_text())
+            stored = await tx.resources.get(collection.name, name)
         assert stored is not None
         return resource_response(stored)
 
@@ -421,29 +395,14 @@ async def list_resources(
     principal_for(request).require(collection.scope, "read")
     since = utc_text(updated_since) if updated_since is not None else None
     binding = filter_binding(name=name, label_selector=label_selector, manager_identity=manager_identity, since=since)
-    where, args = ["collection = ?"], [collection.name]
-    if cursor:
-        where.append("name > ?")
-        args.append(decode_cursor(cursor, binding))
-    if name:
-        where.append("name = ?")
-        args.append(name)
-    if manager_identity:
-        if manager_identity.endswith("*"):
-            where.append("substr(manager_identity, 1, ?) = ?")
-            args += [str(len(manager_identity) - 1), manager_identity[:-1]]
-        else:
-            where.append("manager_identity = ?")
-            args.append(manager_identity)
-    if since is not None:
-        where.append("updated_at >= ?")
-        args.append(since)
-    if label_selector:
-        label_where, label_args = label_conditions(label_selector)
-        where += label_where
-        args += label_args
-    sql = f"SELECT * FROM resources WHERE {' AND '.join(where)} ORDER BY name LIMIT ?"  # noqa: S608
-    rows = await state_of(request).db.fetch_all(sql, (*args, limit + 1))
+    where = ResourceFilter(
+        after=decode_cursor(cursor, binding) if cursor else None,
+        name=name,
+        manager_identity=manager_identity,
+        updated_since=since,
+        labels=label_terms(label_selector) if label_selector else (),
+    )
+    rows = await state_of(request).db.resources.page(collection.name, where, limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["name"], binding) if len(rows) > limit else None
     return JSONResponse({"items": [serialize(row) for row in rows[:limit]], "next_cursor": next_cursor})
 
@@ -456,7 +415,7 @@ async def list_resources(
 )
 async def integration_connection(request: Request, name: str) -> IntegrationConnection:
     principal_for(request).require("integrations", "read_secrets")
-    row = await fetch(state_of(request).db, "integrations", name)
+    row = await state_of(request).db.resources.get("integrations", name)
     if row is None:
         raise Problem(404, "not-found", f"integrations {name!r} does not exist")
     stored = json.loads(row["secrets"])
@@ -483,7 +442,7 @@ async def rotate_integration_token(
     principal.require("integrations", "write")
     principal.require("integrations", "read_secrets")
     async with state_of(request).db.transaction() as tx:
-        existing = await fetch(tx, "integrations", name)
+        existing = await tx.resources.get("integrations", name)
         if existing is None:
             raise Problem(404, "not-found", f"integrations {name!r} does not exist")
         current = json.loads(existing["manager"]) if existing["manager"] else None
@@ -491,11 +450,7 @@ async def rotate_integration_token(
             raise _ownership_conflict(current)
         stored = {**json.loads(existing["secrets"]), "webhook_token": secrets.token_urlsafe(24)}
         status = {**json.loads(existing["status"]), "webhook_token_hint": stored["webhook_token"][-4:]}
-        await tx.execute(
-            "UPDATE resources SET secrets = ?, status = ?, version = version + 1, updated_at = ? "
-            "WHERE collection = 'integrations' AND name = ?",
-            (dumps(stored), dumps(status), now_text(), name),
-        )
+        await tx.resources.set_secrets("integrations", name, dumps(stored), dumps(status), new_version_at=now_text())
     return await integration_connection(request, name)
 
 
@@ -669,26 +624,27 @@ WorkspaceOut = create_model("Workspace", __base__=resource_model(WorkspaceSpec),
 async def _ensure_workspace(request: Request) -> None:
     """The workspace exists from the first request on, with default settings (version 1)."""
     db = state_of(request).db
-    if await fetch(db, WORKSPACE.name, WORKSPACE_NAME) is not None:
+    if await db.resources.get(WORKSPACE.name, WORKSPACE_NAME) is not None:
         return
     async with db.transaction() as tx:
-        if await fetch(tx, WORKSPACE.name, WORKSPACE_NAME) is None:
+        if await tx.resources.get(WORKSPACE.name, WORKSPACE_NAME) is None:
             now = now_text()
-            row = {
+            row: Row = {
                 "collection": WORKSPACE.name,
                 "name": WORKSPACE_NAME,
                 "id": new_id(WORKSPACE.id_prefix),
+                "display_name": None,
+                "description": None,
                 "labels": "{}",
+                "manager": None,
                 "spec": dumps(WorkspaceSpec().model_dump(mode="json")),
                 "status": "{}",
+                "secrets": "{}",
                 "version": 1,
                 "created_at": now,
                 "updated_at": now,
             }
-            await tx.execute(
-                f"INSERT INTO resources ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608
-                tuple(row.values()),
-            )
+            await tx.resources.put(row)
 
 
 @router.get(
@@ -755,18 +711,16 @@ async def reset_workspace(
     await _ensure_workspace(request)
     db = state_of(request).db
     async with db.transaction() as tx:
-        existing = await fetch(tx, WORKSPACE.name, WORKSPACE_NAME)
+        existing = await tx.resources.get(WORKSPACE.name, WORKSPACE_NAME)
         assert existing is not None
         if if_match is not None and if_match.strip() not in {"*", _etag(existing["version"])}:
             raise Problem(412, "precondition-failed", "the object changed since the ETag in If-Match was read")
         current = json.loads(existing["manager"]) if existing["manager"] else None
         if current is not None and manager_identity != current.get("identity"):
             raise _ownership_conflict(current)
-        await tx.execute(
-            "UPDATE resources SET spec = ?, labels = '{}', display_name = NULL, description = NULL, manager = NULL, "
-            "version = version + 1, updated_at = ? WHERE collection = ? AND name = ?",
-            (dumps(WorkspaceSpec().model_dump(mode="json")), now_text(), WORKSPACE.name, WORKSPACE_NAME),
+        await tx.resources.reset(
+            WORKSPACE.name, WORKSPACE_NAME, dumps(WorkspaceSpec().model_dump(mode="json")), now_text()
         )
-        stored = await fetch(tx, WORKSPACE.name, WORKSPACE_NAME)
+        stored = await tx.resources.get(WORKSPACE.name, WORKSPACE_NAME)
     assert stored is not None
     return resource_response(stored)

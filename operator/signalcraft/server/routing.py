@@ -16,7 +16,7 @@ from typing import Any
 
 from signalcraft.api import patterns
 from signalcraft.api.alerts import AlertEvent
-from signalcraft.server.storage import Database
+from signalcraft.server.storage import Session, Storage
 
 
 @dataclass(frozen=True)
@@ -62,22 +62,15 @@ class RoutingTable:
         )
 
 
-async def load(db: Database) -> RoutingTable:
+async def load(db: Storage | Session) -> RoutingTable:
     """The rules as last committed, read without the write lock: events are routed before their transaction starts, so
     no rule, however slow to evaluate, holds up other writers."""
-    rows = await db.fetch_all(
-        "SELECT name, spec FROM resources WHERE collection = 'routing-rules' "
-        "ORDER BY json_extract(spec, '$.priority'), name"
-    )
-    rules = [(row["name"], json.loads(row["spec"])) for row in rows]
+    rules = [(row["name"], json.loads(row["spec"])) for row in await db.resources.routing_rules()]
     if not rules:
         return RoutingTable((), {}, {})
-    rows = await db.fetch_all(
-        "SELECT name, json_extract(spec, '$.type') AS type FROM resources WHERE collection = 'integrations'"
-    )
-    types = {row["name"]: row["type"] for row in rows}
+    types = {row["name"]: json.loads(row["spec"])["type"] for row in await db.resources.all_of("integrations")}
     policies: dict[str, Mapping[str, Any]] = {}
-    for row in await db.fetch_all("SELECT name, id, spec FROM resources WHERE collection = 'alert-policies'"):
+    for row in await db.resources.all_of("alert-policies"):
         policy = {"name": row["name"], "spec": json.loads(row["spec"])}
         policies[row["name"]] = policies[row["id"]] = policy
     return RoutingTable(rules, types, policies)

@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
 import httpx
 from prometheus_client import CollectorRegistry, Counter
 
@@ -29,7 +28,7 @@ from signalcraft.ingest.sources.registry import TICKET_SOURCE_NAMES
 from signalcraft.server import atlassian
 from signalcraft.server.auth import now_text
 from signalcraft.server.problems import Problem
-from signalcraft.server.storage import Database, dumps
+from signalcraft.server.storage import Row, Session, Storage, dumps
 from signalcraft.supervision import Progress, failure_outline
 
 log = logging.getLogger("signalcraft.ticketing")
@@ -38,6 +37,8 @@ MAX_ATTEMPTS = 12
 MAX_BACKOFF = 300.0
 MAX_ERROR_CHARS = 300
 """The longest failure text kept (job, alert group, the integration's status): a reason, never a reply."""
+CLAIM_LEASE = 120.0
+"""A claimed job is hidden from other workers this long; if its worker dies, it is due again after that."""
 JIRA_PRIORITY = {"critical": "Highest", "error": "High", "warning": "Medium", "info": "Low"}
 SERVICENOW_URGENCY = {"critical": "1", "error": "1", "warning": "2", "info": "3"}
 
@@ -89,12 +90,8 @@ class TicketIntegration:
     credentials: dict[str, str]
 
 
-async def integration(db: Database | aiosqlite.Connection, name: str) -> TicketIntegration:
-    sql = "SELECT name, spec, secrets FROM resources WHERE collection = 'integrations' AND name = ?"
-    if isinstance(db, Database):
-        row = await db.fetch_one(sql, (name,))
-    else:
-        row = await (await db.execute(sql, (name,))).fetchone()
+async def integration(db: Storage | Session, name: str) -> TicketIntegration:
+    row = await db.resources.get("integrations", name)
     if row is None:
         raise Problem(404, "not-found", f"integrations {name!r} does not exist")
     spec = json.loads(row["spec"])
@@ -108,38 +105,23 @@ COALESCED = {"create": "", "comment": "/comment"}
 """Actions with at most one job per group and integration (the suffix of its dedupe key); resolves queue each."""
 
 
-async def enqueue(tx: aiosqlite.Connection, group_id: str, integration_name: str, action: str) -> None:
+async def enqueue(tx: Session, group_id: str, integration_name: str, action: str) -> None:
     """A job for the worker. Creates and comments are one job per group and integration: a second create while one
     waits is a no-op, a second comment joins the waiting one (which tells the group as it is when it runs), and either
     asked for after its job failed for good runs again from a fresh start."""
     suffix = COALESCED.get(action)
-    await tx.execute(
-        "INSERT INTO ticket_jobs (group_id, integration, action, dedupe, created_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (dedupe) DO UPDATE SET created_at = excluded.created_at, state = 'pending', "
-        "attempts = CASE WHEN ticket_jobs.state = 'failed' THEN 0 ELSE ticket_jobs.attempts END, "
-        "next_attempt_at = CASE WHEN ticket_jobs.state = 'failed' THEN 0 ELSE ticket_jobs.next_attempt_at END "
-        "WHERE ticket_jobs.state = 'failed' OR excluded.action = 'comment'",
-        (
-            group_id,
-            integration_name,
-            action,
-            f"{group_id}/{integration_name}{suffix}" if suffix is not None else None,
-            time.time(),
-        ),
-    )
+    dedupe = f"{group_id}/{integration_name}{suffix}" if suffix is not None else None
+    await tx.tickets.enqueue(group_id, integration_name, action, dedupe, time.time())
 
 
-async def ticket_systems(tx: aiosqlite.Connection) -> list[tuple[str, dict[str, Any]]]:
+async def ticket_systems(tx: Session) -> list[tuple[str, dict[str, Any]]]:
     """(name, settings) of every Jira and ServiceNow integration: read once per ingest request, not per event."""
-    cursor = await tx.execute(
-        "SELECT name, json_extract(spec, '$.type') AS type, spec FROM resources WHERE collection = 'integrations' "
-        "AND json_extract(spec, '$.type') IN ('jira', 'servicenow')"
-    )
-    return [(str(row["name"]), json.loads(row["spec"]).get(row["type"], {})) for row in await cursor.fetchall()]
+    rows = await tx.resources.integrations_of_type(*TICKET_SYSTEMS)
+    return [(str(row["name"]), (spec := json.loads(row["spec"])).get(spec["type"], {})) for row in rows]
 
 
 async def automate(
-    tx: aiosqlite.Connection,
+    tx: Session,
     group_id: str,
     severity: str,
     new_group: bool,
@@ -152,8 +134,7 @@ async def automate(
         systems = await ticket_systems(tx)
     if not systems or not (new_group or new_alert):
         return
-    group = await (await tx.execute("SELECT ticket FROM alert_groups WHERE id = ?", (group_id,))).fetchone()
-    tickets = json.loads(group["ticket"] or "{}") if group is not None else {}
+    tickets = await tx.alerts.tickets(group_id)
     for name, settings in systems:
         if name in tickets and new_alert:
             await enqueue(tx, group_id, name, "comment")
@@ -161,10 +142,9 @@ async def automate(
             await enqueue(tx, group_id, name, "create")
 
 
-async def on_group_resolved(tx: aiosqlite.Connection, group_id: str, *, from_ticket_system: str | None) -> None:
+async def on_group_resolved(tx: Session, group_id: str, *, from_ticket_system: str | None) -> None:
     """Resolve the group's tickets, except in the system the resolve came from (no ping-pong)."""
-    row = await (await tx.execute("SELECT ticket FROM alert_groups WHERE id = ?", (group_id,))).fetchone()
-    for name in json.loads(row["ticket"] or "{}") if row is not None else {}:
+    for name in await tx.alerts.tickets(group_id):
         if name != from_ticket_system:
             await enqueue(tx, group_id, name, "resolve")
 
@@ -195,7 +175,7 @@ class TicketWorker:
 
     def __init__(
         self,
-        db: Database,
+        db: Storage,
         metrics: TicketMetrics,
         *,
         ca_bundle: str | None = None,
@@ -211,10 +191,9 @@ class TicketWorker:
     async def run(self, progress: Progress) -> None:
         async with httpx.AsyncClient(timeout=15, verify=self.verify) as http:
             while True:
-                job = await self.db.fetch_one(
-                    "SELECT * FROM ticket_jobs WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 1",
-                    (time.time(),),
-                )
+                # Not exclusive: on PostgreSQL several workers claim at once, each a different job.
+                async with self.db.transaction(exclusive=False) as tx:
+                    job = await tx.tickets.claim(time.time(), CLAIM_LEASE)
                 if job is None:
                     progress.beat()
                     await asyncio.sleep(self.idle)
@@ -222,10 +201,10 @@ class TicketWorker:
                 await self._run(http, job)
                 progress.beat()
 
-    async def _run(self, http: httpx.AsyncClient, job: aiosqlite.Row) -> None:
+    async def _run(self, http: httpx.AsyncClient, job: Row) -> None:
         try:
             target = await integration(self.db, job["integration"])
-            group = await self.db.fetch_one("SELECT * FROM alert_groups WHERE id = ?", (job["group_id"],))
+            group = await self.db.alerts.group(job["group_id"])
             if group is None:
                 raise PermanentDeliveryError("the alert group no longer exists")
             if target.type == "jira" and atlassian.needs_refresh(target.credentials):
@@ -272,24 +251,19 @@ class TicketWorker:
         await merge_credentials(self.db, target.name, credentials)
         return TicketIntegration(target.name, target.type, target.settings, credentials)
 
-    async def _alerts(self, group_id: str) -> list[aiosqlite.Row]:
-        return await self.db.fetch_all(
-            "SELECT * FROM alerts WHERE group_id = ? ORDER BY dedup_key LIMIT 50", (group_id,)
-        )
+    async def _alerts(self, group_id: str) -> list[Row]:
+        return await self.db.alerts.alerts(group_id, limit=50)
 
-    async def _done(self, job: aiosqlite.Row, name: str, ticket: dict[str, Any]) -> None:
+    async def _done(self, job: Row, name: str, ticket: dict[str, Any]) -> None:
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE alert_groups SET ticket = json_set(coalesce(ticket, '{}'), ?, json(?)) WHERE id = ?",
-                (f'$."{name}"', dumps(ticket), job["group_id"]),
-            )
+            await tx.alerts.set_ticket(job["group_id"], name, ticket)
             # A comment asked for again while this one ran stays due (its created_at moved on) to tell the newer state.
-            await tx.execute("DELETE FROM ticket_jobs WHERE id = ? AND created_at = ?", (job["id"], job["created_at"]))
+            await tx.tickets.done(job["id"], job["created_at"])
             await _record_outbound(tx, name, ok=True, error=None)
         if job["action"] == "create":
             self.metrics.created.labels(job["integration"]).inc()
 
-    async def _retry(self, job: aiosqlite.Row, error: str, retry_after: float | None) -> None:
+    async def _retry(self, job: Row, error: str, retry_after: float | None) -> None:
         attempts = job["attempts"] + 1
         if attempts >= MAX_ATTEMPTS:
             await self._failed(job, f"gave up after {attempts} attempts: {error}")
@@ -297,39 +271,30 @@ class TicketWorker:
         delay = max(retry_after or 0.0, min(MAX_BACKOFF, 2.0**attempts) * random.uniform(0.5, 1.0))  # noqa: S311
         self.metrics.retried.labels(job["integration"]).inc()
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE ticket_jobs SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                (attempts, time.time() + delay, error[:MAX_ERROR_CHARS], job["id"]),
-            )
+            await tx.tickets.retry(job["id"], attempts, time.time() + delay, error[:MAX_ERROR_CHARS])
             await _mark_group(tx, job, error)
             await _record_outbound(tx, job["integration"], ok=False, error=error)
 
-    async def _failed(self, job: aiosqlite.Row, error: str) -> None:
+    async def _failed(self, job: Row, error: str) -> None:
         self.metrics.failed.labels(job["integration"]).inc()
         log.warning("ticket %s for group %s failed: %s", job["action"], job["group_id"], error)
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE ticket_jobs SET state = 'failed', last_error = ? WHERE id = ?",
-                (error[:MAX_ERROR_CHARS], job["id"]),
-            )
+            await tx.tickets.fail(job["id"], error[:MAX_ERROR_CHARS])
             await _mark_group(tx, job, error)
             await _record_outbound(tx, job["integration"], ok=False, error=error)
 
 
-async def _mark_group(tx: aiosqlite.Connection, job: aiosqlite.Row, error: str) -> None:
-    await tx.execute(
-        "UPDATE alert_groups SET ticket = json_set(coalesce(ticket, '{}'), ?, "
-        "json_set(coalesce(json_extract(ticket, ?), '{}'), '$.last_error', ?)) WHERE id = ?",
-        (f'$."{job["integration"]}"', f'$."{job["integration"]}"', error[:MAX_ERROR_CHARS], job["group_id"]),
-    )
+async def _mark_group(tx: Session, job: Row, error: str) -> None:
+    await tx.alerts.set_ticket_error(job["group_id"], job["integration"], error[:MAX_ERROR_CHARS])
 
 
-async def _record_outbound(tx: aiosqlite.Connection, name: str, *, ok: bool, error: str | None) -> None:
+async def _record_outbound(tx: Session, name: str, *, ok: bool, error: str | None) -> None:
     """The integration's status shows whether its last outbound call worked (the operator mirrors it)."""
-    await tx.execute(
-        "UPDATE resources SET status = json_set(status, '$.last_outbound', json(?)) "
-        "WHERE collection = 'integrations' AND name = ?",
-        (dumps({"ok": ok, "at": now_text(), "error": error[:MAX_ERROR_CHARS] if error else None}), name),
+    await tx.resources.set_status_member(
+        "integrations",
+        name,
+        "last_outbound",
+        {"ok": ok, "at": now_text(), "error": error[:MAX_ERROR_CHARS] if error else None},
     )
 
 
@@ -346,23 +311,18 @@ def _json(response: httpx.Response, what: str) -> dict[str, Any]:
     return document
 
 
-async def merge_credentials(db: Database, name: str, updates: dict[str, str]) -> None:
+async def merge_credentials(db: Storage, name: str, updates: dict[str, str]) -> None:
     """Add or replace some of an integration's write-only credentials, keeping the others (OAuth tokens next to a
     webhook secret)."""
     async with db.transaction() as tx:
-        row = await (
-            await tx.execute(
-                "SELECT secrets, status FROM resources WHERE collection = 'integrations' AND name = ?", (name,)
-            )
-        ).fetchone()
+        row = await tx.resources.get("integrations", name)
         if row is None:
             raise Problem(404, "not-found", f"integrations {name!r} does not exist")
         stored = json.loads(row["secrets"])
         credentials = {**stored.get("credentials", {}), **updates}
         status = {**json.loads(row["status"]), "credentials_set": sorted(credentials)}
-        await tx.execute(
-            "UPDATE resources SET secrets = ?, status = ? WHERE collection = 'integrations' AND name = ?",
-            (dumps({**stored, "credentials": credentials}), dumps(status), name),
+        await tx.resources.set_secrets(
+            "integrations", name, dumps({**stored, "credentials": credentials}), dumps(status)
         )
 
 
@@ -449,10 +409,10 @@ class JiraClient:
         self.secrets = _secrets_of(target.credentials, self.headers)
 
     @staticmethod
-    def label(group: aiosqlite.Row) -> str:
+    def label(group: Row) -> str:
         return f"signalcraft-{group['id']}"
 
-    async def find(self, group: aiosqlite.Row) -> dict[str, Any] | None:
+    async def find(self, group: Row) -> dict[str, Any] | None:
         jql = f'labels = "{self.label(group)}"'
         response = await self.http.get(
             f"{self.base}/rest/api/3/search/jql", params={"jql": jql, "fields": "key"}, headers=self.headers
@@ -461,7 +421,7 @@ class JiraClient:
         issues = _json(response, "Jira search").get("issues", [])
         return self._ticket(issues[0]) if issues else None
 
-    async def create(self, group: aiosqlite.Row, alerts: list[aiosqlite.Row]) -> dict[str, Any]:
+    async def create(self, group: Row, alerts: list[Row]) -> dict[str, Any]:
         lines = [f"{alert['status']}: {alert['summary']}" for alert in alerts]
         fields: dict[str, Any] = {
             "project": {"key": self.settings["project_key"]},
@@ -488,14 +448,14 @@ class JiraClient:
         key = str(issue["key"])
         return {"system": "jira", "key": key, "id": str(issue.get("id", "")), "url": f"{self.site}/browse/{key}"}
 
-    async def comment(self, ticket: dict[str, Any], group: aiosqlite.Row) -> None:
+    async def comment(self, ticket: dict[str, Any], group: Row) -> None:
         body = {"body": _adf(f"Alert group now has {group['alert_count']} alerts; status {group['status']}.")}
         response = await self.http.post(
             f"{self.base}/rest/api/3/issue/{ticket['key']}/comment", json=body, headers=self.headers
         )
         _raise_for(response, "Jira comment", self.secrets)
 
-    async def resolve(self, ticket: dict[str, Any], group: aiosqlite.Row) -> None:
+    async def resolve(self, ticket: dict[str, Any], group: Row) -> None:
         url = f"{self.base}/rest/api/3/issue/{ticket['key']}/transitions"
         response = await self.http.get(url, headers=self.headers)
         _raise_for(response, "Jira transitions", self.secrets)
@@ -525,7 +485,7 @@ class ServiceNowClient:
         self.headers = auth_headers(target.credentials, "username", "password")
         self.secrets = _secrets_of(target.credentials, self.headers)
 
-    async def find(self, group: aiosqlite.Row) -> dict[str, Any] | None:
+    async def find(self, group: Row) -> dict[str, Any] | None:
         response = await self.http.get(
             f"{self.base}/api/now/table/incident",
             params={
@@ -539,7 +499,7 @@ class ServiceNowClient:
         found = _json(response, "ServiceNow query").get("result", [])
         return self._ticket(found[0]) if found else None
 
-    async def create(self, group: aiosqlite.Row, alerts: list[aiosqlite.Row]) -> dict[str, Any]:
+    async def create(self, group: Row, alerts: list[Row]) -> dict[str, Any]:
         urgency = SERVICENOW_URGENCY.get(group["severity"], "2")
         body = {
             "short_description": f"[{group['severity'].upper()}] {group['summary']}"[:160],
@@ -567,7 +527,7 @@ class ServiceNowClient:
             "url": f"{self.base}/nav_to.do?uri=incident.do?sys_id={record['sys_id']}",
         }
 
-    async def comment(self, ticket: dict[str, Any], group: aiosqlite.Row) -> None:
+    async def comment(self, ticket: dict[str, Any], group: Row) -> None:
         note = {
             "work_notes": f"SignalCraft: the alert group now has {group['alert_count']} alerts ({group['status']})."
         }
@@ -576,7 +536,7 @@ class ServiceNowClient:
         )
         _raise_for(response, "ServiceNow work note", self.secrets)
 
-    async def resolve(self, ticket: dict[str, Any], group: aiosqlite.Row) -> None:
+    async def resolve(self, ticket: dict[str, Any], group: Row) -> None:
         body = {
             "state": "6",
             "close_code": str(self.settings.get("close_code", "Solved (Permanently)")),

@@ -27,7 +27,6 @@ from signalcraft.server.alerts import ingest, set_group_status
 from signalcraft.server.auth import now_text
 from signalcraft.server.context import AppState, state_of
 from signalcraft.server.problems import Problem, problem_responses
-from signalcraft.server.storage import dumps
 
 log = logging.getLogger("signalcraft.webhooks")
 router = APIRouter(responses=problem_responses(400, 401, 403, 404, 413))
@@ -35,11 +34,7 @@ router = APIRouter(responses=problem_responses(400, 401, 403, 404, 413))
 
 async def _integration(request: Request, source: str, token: str) -> tuple[str, dict[str, object], dict[str, str]]:
     """(name, settings, credentials) of the integration of type `source` whose webhook token is `token`."""
-    rows = await state_of(request).db.fetch_all(
-        "SELECT name, spec, secrets FROM resources "
-        "WHERE collection = 'integrations' AND json_extract(spec, '$.type') = ?",
-        (source,),
-    )
+    rows = await state_of(request).db.resources.integrations_of_type(source)
     found = None
     for row in rows:
         stored = json.loads(row["secrets"]).get("webhook_token", "")
@@ -133,19 +128,8 @@ async def _ticket_update(request: Request, source: str, token: str | None) -> Re
     db = state_of(request).db
     # Only groups this integration holds (or is creating) a ticket for: ServiceNow's correlation_id names a group
     # directly, which must not let one integration resolve another's groups, or any group at all.
-    group = await db.fetch_one(
-        "SELECT id, status FROM alert_groups WHERE json_extract(ticket, ?) = ? OR (? = 'servicenow' AND id = ? "
-        "AND (json_type(ticket, ?) IS NOT NULL OR EXISTS (SELECT 1 FROM ticket_jobs j "
-        "WHERE j.group_id = alert_groups.id AND j.integration = ? AND j.action = 'create')))",
-        (
-            f'$."{name}".key',
-            ticket.labels["ticket_key"],
-            source,
-            ticket.labels.get("correlation_id", ""),
-            f'$."{name}"',
-            name,
-        ),
-    )
+    correlation = ticket.labels.get("correlation_id") if source == "servicenow" else None
+    group = await db.alerts.group_of_ticket(name, ticket.labels["ticket_key"], correlation)
     if group is None:
         return JSONResponse({"status": "ignored", "reason": "no alert group has this ticket"}, status_code=202)
     done = ticket.status is AlertStatus.RESOLVED
@@ -163,11 +147,7 @@ async def _record_rejection(state: AppState, name: str, refused: Problem) -> Non
     setup page can say "error — last request 401" instead of waiting for an alert that will never arrive."""
     rejected = {"at": now_text(), "status": refused.status, "code": refused.code}
     async with state.db.transaction() as tx:
-        await tx.execute(
-            "UPDATE resources SET status = json_set(status, '$.last_rejected_request', json(?)) "
-            "WHERE collection = 'integrations' AND name = ?",
-            (dumps(rejected), name),
-        )
+        await tx.resources.set_status_member("integrations", name, "last_rejected_request", rejected)
 
 
 def _bearer(headers: dict[str, str]) -> str:
