@@ -21,9 +21,10 @@ def test_invite_links_are_one_time_and_replace_each_other(admin: httpx.Client, a
     assert httpx.get(link).status_code == 404  # replaced
     assert httpx.get(second).status_code == 200
     token = second.rsplit("/", 1)[1]
-    with sqlite3.connect(api.db_path) as raw:
-        stored = "".join(str(row) for row in raw.execute("SELECT secrets, spec, status FROM resources"))
-    assert token not in stored  # only the hash is kept
+    if api.database_url is None:  # the SQLite file as stored: only the hash is kept
+        with sqlite3.connect(api.db_path) as raw:
+            stored = "".join(str(row) for row in raw.execute("SELECT secrets, spec, status FROM resources"))
+        assert token not in stored
     user = admin.get(f"/v1/users/{name}").json()
     assert token not in str(user)
     assert admin.post("/v1/users/nobody-here:invite").status_code == 404

@@ -11,16 +11,16 @@ Route modules and services call these stores and never write SQL themselves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from signalcraft.server.storage.accounts import AccountStore
 from signalcraft.server.storage.alerts import AlertStore, GroupFilter
-from signalcraft.server.storage.engine import Connection, Engine, InvalidText, Result, Row, StorageUnavailable, dumps
+from signalcraft.server.storage.engine import Connection, Engine, InvalidText, Row, StorageUnavailable, dumps
 from signalcraft.server.storage.idempotency import IdempotencyStore
+from signalcraft.server.storage.people import PeopleStore
 from signalcraft.server.storage.resources import LabelTerm, ResourceFilter, ResourceStore
 from signalcraft.server.storage.tickets import TicketJobStore
 
@@ -35,15 +35,9 @@ class Session:
     def resources(self) -> ResourceStore:
         return ResourceStore(self.connection)
 
-    # Plain SQL on this session's connection, for code not yet behind a store (the UI's sign-in store).
-    async def execute(self, sql: str, args: Sequence[Any] = ()) -> Result:
-        return await self.connection.execute(sql, args)
-
-    async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        return await self.connection.fetch_one(sql, args)
-
-    async def fetch_all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        return await self.connection.fetch_all(sql, args)
+    @cached_property
+    def people(self) -> PeopleStore:
+        return PeopleStore(self.connection)
 
     @cached_property
     def accounts(self) -> AccountStore:
@@ -84,6 +78,10 @@ class Storage:
         return self.reads.accounts
 
     @property
+    def people(self) -> PeopleStore:
+        return self.reads.people
+
+    @property
     def idempotency(self) -> IdempotencyStore:
         return self.reads.idempotency
 
@@ -94,13 +92,6 @@ class Storage:
     @property
     def tickets(self) -> TicketJobStore:
         return self.reads.tickets
-
-    async def fetch_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        """Plain SQL on the reader, for code not yet behind a store (the UI's sign-in store)."""
-        return await self.reads.fetch_one(sql, args)
-
-    async def fetch_all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        return await self.reads.fetch_all(sql, args)
 
     @property
     def engine_name(self) -> str:

@@ -1,4 +1,5 @@
-"""What sign-in keeps in the API database: sessions, and on each `users` resource its password hash and invite.
+"""What sign-in keeps in the API database, through the storage layer's `people` store: sessions, and on each `users`
+resource its password hash and invite.
 
 People are the API's `users` resources (one table for them all); their sign-in secrets live in that row's write-only
 `secrets`, like an integration's credentials, so no API answer ever carries them. Session ids and invite tokens are
@@ -11,7 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from signalcraft.server.storage import Database, dumps
+from signalcraft.server.storage import Database
+from signalcraft.server.storage.people import loads
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,11 @@ class Person:
     invite_expires_at: str | None
 
 
-def _person(row: Any) -> Person:
+def _person(row: Any) -> Person | None:
+    if row is None:
+        return None
     spec = json.loads(row["spec"])
-    secrets = json.loads(row["secrets"] or "{}")
+    secrets = loads(row["secrets"])
     invite = secrets.get("invite") or {}
     return Person(
         row["id"],
@@ -41,66 +45,44 @@ def _person(row: Any) -> Person:
 
 
 async def person_by_email(db: Database, email: str) -> Person | None:
-    row = await db.fetch_one(
-        "SELECT id, name, spec, secrets FROM resources WHERE collection = 'users' "
-        "AND lower(json_extract(spec, '$.email')) = lower(?)",
-        (email.strip(),),
-    )
-    return _person(row) if row is not None else None
+    return _person(await db.people.by_email(email.strip()))
 
 
 async def person_by_id(db: Database, person_id: str) -> Person | None:
-    row = await db.fetch_one(
-        "SELECT id, name, spec, secrets FROM resources WHERE collection = 'users' AND id = ?", (person_id,)
-    )
-    return _person(row) if row is not None else None
+    return _person(await db.people.by_id(person_id))
 
 
 async def person_by_name(db: Database, name: str) -> Person | None:
-    row = await db.fetch_one(
-        "SELECT id, name, spec, secrets FROM resources WHERE collection = 'users' AND name = ?", (name,)
-    )
-    return _person(row) if row is not None else None
+    return _person(await db.people.by_name(name))
 
 
 async def person_by_invite(db: Database, invite_hash: str) -> Person | None:
-    row = await db.fetch_one(
-        "SELECT id, name, spec, secrets FROM resources WHERE collection = 'users' "
-        "AND json_extract(secrets, '$.invite.hash') = ?",
-        (invite_hash,),
-    )
-    return _person(row) if row is not None else None
+    return _person(await db.people.by_invite(invite_hash))
 
 
 async def set_invite(db: Database, person_id: str, invite_hash: str, expires_at: str) -> None:
     async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE resources SET secrets = json_set(coalesce(secrets, '{}'), '$.invite', json(?)) "
-            "WHERE collection = 'users' AND id = ?",
-            (dumps({"hash": invite_hash, "expires_at": expires_at}), person_id),
-        )
+        row = await tx.people.by_id(person_id)
+        if row is not None:
+            secrets = {**loads(row["secrets"]), "invite": {"hash": invite_hash, "expires_at": expires_at}}
+            await tx.people.update_secrets(person_id, secrets)
 
 
 async def accept_invite(db: Database, person_id: str, invite_hash: str, password_hash: str, now: str) -> bool:
     """Set the password and spend the invite, once: a second use of the same link changes nothing."""
     async with db.transaction() as tx:
-        cursor = await tx.execute(
-            "UPDATE resources SET secrets = json_remove(json_set(coalesce(secrets, '{}'), '$.password_hash', ?), "
-            "'$.invite'), status = json_set(status, '$.invite_state', 'active', '$.activated_at', ?) "
-            "WHERE collection = 'users' AND id = ? AND json_extract(secrets, '$.invite.hash') = ? "
-            "AND json_extract(secrets, '$.invite.expires_at') > ?",
-            (password_hash, now, person_id, invite_hash, now),
-        )
-        return bool(cursor.rowcount)
-
-
-async def set_password_hash(db: Database, person_id: str, password_hash: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE resources SET secrets = json_set(coalesce(secrets, '{}'), '$.password_hash', ?) "
-            "WHERE collection = 'users' AND id = ?",
-            (password_hash, person_id),
-        )
+        row = await tx.people.by_id(person_id)
+        if row is None:
+            return False
+        secrets = loads(row["secrets"])
+        invite = secrets.get("invite") or {}
+        if invite.get("hash") != invite_hash or str(invite.get("expires_at", "")) <= now:
+            return False
+        secrets.pop("invite", None)
+        secrets["password_hash"] = password_hash
+        status = {**loads(row["status"]), "invite_state": "active", "activated_at": now}
+        await tx.people.update_secrets(person_id, secrets, status)
+        return True
 
 
 # ---------------------------------------------------------------- sessions
@@ -116,28 +98,21 @@ class SessionRow:
 
 async def create_session(db: Database, row: SessionRow, now: float) -> None:
     async with db.transaction() as tx:
-        await tx.execute("DELETE FROM ui_sessions WHERE expires_at <= ?", (now,))
-        await tx.execute(
-            "INSERT INTO ui_sessions (id_hash, person_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            (row.id_hash, row.person_id, row.csrf_token, now, row.expires_at),
-        )
+        await tx.people.create_session(row.id_hash, row.person_id, row.csrf_token, now, row.expires_at)
 
 
 async def find_session(db: Database, id_hash: str, now: float) -> SessionRow | None:
-    row = await db.fetch_one(
-        "SELECT id_hash, person_id, csrf_token, expires_at FROM ui_sessions WHERE id_hash = ? AND expires_at > ?",
-        (id_hash, now),
-    )
+    row = await db.people.session(id_hash, now)
     if row is None:
         return None
-    return SessionRow(row["id_hash"], row["person_id"], row["csrf_token"], row["expires_at"])
+    return SessionRow(row["id_hash"], row["person_id"], row["csrf_token"], float(row["expires_at"]))
 
 
 async def delete_session(db: Database, id_hash: str) -> None:
     async with db.transaction() as tx:
-        await tx.execute("DELETE FROM ui_sessions WHERE id_hash = ?", (id_hash,))
+        await tx.people.delete_session(id_hash)
 
 
 async def delete_sessions_of(db: Database, person_id: str) -> None:
     async with db.transaction() as tx:
-        await tx.execute("DELETE FROM ui_sessions WHERE person_id = ?", (person_id,))
+        await tx.people.delete_sessions_of(person_id)
