@@ -116,7 +116,7 @@ def test_every_acknowledged_body_reaches_the_api(webhook: Webhook, case: tuple[b
         assert response.status_code in (400, 413), response.text  # refused with a reason: no promise made
         return
     assert response.json()["accepted"] == alerts
-    wait_until(lambda: webhook.alerts_of(group_key) == alerts, timeout=60, what=f"{alerts} alerts in the API")
+    wait_until(lambda: webhook.alerts_of(group_key) == alerts, timeout=180, what=f"{alerts} alerts in the API")
     assert webhook.metric("signalcraft_webhook_dead_letters") == 0
     assert webhook.metric("signalcraft_webhook_dead_lettered_total") == 0
 
@@ -135,7 +135,7 @@ def test_a_body_beyond_one_batch_is_split_and_delivered_whole(webhook: Webhook) 
     response = webhook.post(json.dumps(body).encode())
     assert response.status_code == 202
     assert response.json() == {"accepted": 2500}
-    wait_until(lambda: webhook.alerts_of("prop-split") == 2500, timeout=60, what="2500 alerts in the API")
+    wait_until(lambda: webhook.alerts_of("prop-split") == 2500, timeout=180, what="2500 alerts in the API")
     assert webhook.metric("signalcraft_webhook_delivered_total") - before >= 3, "three entries of at most 1000"
 
 
@@ -145,7 +145,7 @@ def test_json_escapes_the_api_refuses_are_repaired_before_the_answer(webhook: We
         b'"labels":{"alertname":"Lone\\ud800","bad":"\xc3\x28"},"annotations":{"summary":"\\udfff end"}}]}'
     )
     assert webhook.post(body).status_code == 202
-    wait_until(lambda: webhook.alerts_of("prop-unicode") == 1, timeout=30, what="the repaired alert in the API")
+    wait_until(lambda: webhook.alerts_of("prop-unicode") == 1, timeout=120, what="the repaired alert in the API")
     with webhook.api.client(webhook.reader) as http:
         (group,) = [
             group
