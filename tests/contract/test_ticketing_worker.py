@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,14 +49,18 @@ class Setup:
         return ticket
 
     def jobs(self, group_id: str) -> list[tuple[str, str]]:
-        """(action, state) of the group's ticket jobs, read from the server's database."""
-        with sqlite3.connect(self.api.db_path) as db:
-            return list(db.execute("SELECT action, state FROM ticket_jobs WHERE group_id = ?", (group_id,)))
+        """(action, state) of the group's ticket jobs, read from the server's database (group ids are ours: safe)."""
+        rows = self.api.query(f"SELECT action, state FROM ticket_jobs WHERE group_id = '{group_id}'")
+        return [(str(action), str(state)) for action, state in rows]
 
 
 @contextmanager
-def jira_setup(tmp_path: Path, *args: str) -> Iterator[tuple[Setup, FakeJira]]:
-    with serving(FakeJira()) as jira, running_api_server(tmp_path, list(args)) as api, api.client() as admin:
+def jira_setup(tmp_path: Path, database: str | None, *args: str) -> Iterator[tuple[Setup, FakeJira]]:
+    with (
+        serving(FakeJira()) as jira,
+        running_api_server(tmp_path, list(args), database_url=database) as api,
+        api.client() as admin,
+    ):
         name = unique("jira")
         spec = {"type": "jira", "jira": {"base_url": jira.url, "project_key": "OPS"}}
         credentials = {"email": jira.email, "api_token": jira.api_token}
@@ -66,8 +69,12 @@ def jira_setup(tmp_path: Path, *args: str) -> Iterator[tuple[Setup, FakeJira]]:
 
 
 @contextmanager
-def servicenow_setup(tmp_path: Path) -> Iterator[tuple[Setup, FakeServiceNow]]:
-    with serving(FakeServiceNow()) as snow, running_api_server(tmp_path) as api, api.client() as admin:
+def servicenow_setup(tmp_path: Path, database: str | None) -> Iterator[tuple[Setup, FakeServiceNow]]:
+    with (
+        serving(FakeServiceNow()) as snow,
+        running_api_server(tmp_path, database_url=database) as api,
+        api.client() as admin,
+    ):
         name = unique("snow")
         spec = {"type": "servicenow", "servicenow": {"instance_url": snow.url}}
         credentials = {"username": snow.username, "password": snow.password}
@@ -75,8 +82,10 @@ def servicenow_setup(tmp_path: Path) -> Iterator[tuple[Setup, FakeServiceNow]]:
         yield Setup(api, admin, name), snow
 
 
-def test_a_hibernating_servicenow_delays_that_ticket_and_the_rest_go_on(tmp_path: Path) -> None:
-    with servicenow_setup(tmp_path) as (setup, snow):
+def test_a_hibernating_servicenow_delays_that_ticket_and_the_rest_go_on(
+    tmp_path: Path, new_database: Callable[[], str | None]
+) -> None:
+    with servicenow_setup(tmp_path, new_database()) as (setup, snow):
         snow.faults.next_requests(200, body=HIBERNATING)
         sleeping = setup.fire("g-1", "db-down")
         error = wait_until(lambda: setup.ticket(sleeping).get("last_error"), timeout=30, what="the transient error")
@@ -91,8 +100,10 @@ def test_a_hibernating_servicenow_delays_that_ticket_and_the_rest_go_on(tmp_path
             assert len([r for r in snow.incidents.values() if r["correlation_id"] == group]) == 1
 
 
-def test_an_unforeseen_reply_backs_that_job_off_and_the_worker_goes_on(tmp_path: Path) -> None:
-    with jira_setup(tmp_path) as (setup, jira):
+def test_an_unforeseen_reply_backs_that_job_off_and_the_worker_goes_on(
+    tmp_path: Path, new_database: Callable[[], str | None]
+) -> None:
+    with jira_setup(tmp_path, new_database()) as (setup, jira):
         # 201 Created without the issue's key: nothing in the vendor's contract, so nothing we could have caught
         jira.faults.next_requests(201, body={"id": "10001"}, path_contains="/rest/api/3/issue")
         odd = setup.fire("g-1", "disk-full")
@@ -103,8 +114,8 @@ def test_an_unforeseen_reply_backs_that_job_off_and_the_worker_goes_on(tmp_path:
         assert httpx.get(f"{setup.api.url}/healthz", timeout=5).status_code == 200
 
 
-def test_a_failed_create_can_be_asked_for_again(tmp_path: Path) -> None:
-    with jira_setup(tmp_path) as (setup, jira):
+def test_a_failed_create_can_be_asked_for_again(tmp_path: Path, new_database: Callable[[], str | None]) -> None:
+    with jira_setup(tmp_path, new_database()) as (setup, jira):
         refusal = {"errorMessages": [], "errors": {"issuetype": "Specify a valid issue type"}}
         jira.faults.next_requests(400, body=refusal, path_contains="/rest/api/3/issue")
         group = setup.fire("g", "disk-full")
@@ -117,8 +128,8 @@ def test_a_failed_create_can_be_asked_for_again(tmp_path: Path) -> None:
         assert [issue_key for issue_key in jira.issues] == [key]
 
 
-def test_comments_on_one_group_are_coalesced(tmp_path: Path) -> None:
-    with jira_setup(tmp_path) as (setup, jira):
+def test_comments_on_one_group_are_coalesced(tmp_path: Path, new_database: Callable[[], str | None]) -> None:
+    with jira_setup(tmp_path, new_database()) as (setup, jira):
         group = setup.fire("g", "alert-0")
         key = wait_until(lambda: setup.ticket(group).get("key"), timeout=30, what="the issue")
         # the first comment meets a 503 and waits five seconds; the alerts that arrive meanwhile share its job
@@ -134,20 +145,18 @@ def test_comments_on_one_group_are_coalesced(tmp_path: Path) -> None:
         assert "6 alerts" in comments[0], "the comment tells the group as it is when it is posted"
 
 
-def test_healthz_fails_while_the_ticket_worker_is_dead(tmp_path: Path) -> None:
-    with jira_setup(tmp_path, "--stall-seconds", "1") as (setup, _):
+def test_healthz_fails_while_the_ticket_worker_is_dead(tmp_path: Path, new_database: Callable[[], str | None]) -> None:
+    with jira_setup(tmp_path, new_database(), "--stall-seconds", "1") as (setup, _):
         health = f"{setup.api.url}/healthz"
         assert httpx.get(health, timeout=5).status_code == 200
-        with sqlite3.connect(setup.api.db_path) as db:  # the worker's table taken away under it
-            db.execute("ALTER TABLE ticket_jobs RENAME TO ticket_jobs_away")
+        setup.api.query("ALTER TABLE ticket_jobs RENAME TO ticket_jobs_away")  # taken away under the worker
         try:
             failing = wait_until(lambda: httpx.get(health, timeout=5).status_code == 503, timeout=30, what="503")
             assert failing
             detail = httpx.get(health, timeout=5).json()["detail"]
             assert "ticket-worker" in detail, detail
         finally:
-            with sqlite3.connect(setup.api.db_path) as db:
-                db.execute("ALTER TABLE ticket_jobs_away RENAME TO ticket_jobs")
+            setup.api.query("ALTER TABLE ticket_jobs_away RENAME TO ticket_jobs")
         wait_until(lambda: httpx.get(health, timeout=5).status_code == 200, timeout=30, what="recovery")
         restarts = httpx.get(f"{setup.api.url}/metrics", timeout=5).text
         assert 'signalcraft_api_task_restarts_total{task="ticket-worker"}' in restarts
@@ -155,10 +164,12 @@ def test_healthz_fails_while_the_ticket_worker_is_dead(tmp_path: Path) -> None:
         wait_until(lambda: setup.ticket(group).get("key"), timeout=30, what="tickets again after recovery")
 
 
-def test_a_refusal_is_kept_short_and_without_what_was_sent(tmp_path: Path) -> None:
+def test_a_refusal_is_kept_short_and_without_what_was_sent(
+    tmp_path: Path, new_database: Callable[[], str | None]
+) -> None:
     """A vendor (or a proxy before it) may echo the request in its error body, Authorization header included: what
     the server keeps in last_error, in the integration's status and in its log is short and names no secret."""
-    with jira_setup(tmp_path) as (setup, jira):
+    with jira_setup(tmp_path, new_database()) as (setup, jira):
         basic = base64.b64encode(f"{jira.email}:{jira.api_token}".encode()).decode()
         echo = {
             "errorMessages": [f"Bad request. Headers: Authorization: Basic {basic}; Token {jira.api_token}"],
@@ -168,8 +179,7 @@ def test_a_refusal_is_kept_short_and_without_what_was_sent(tmp_path: Path) -> No
         jira.faults.next_requests(400, body=echo, path_contains="/rest/api/3/issue")
         group = setup.fire("g", "disk-full")
         wait_until(lambda: setup.jobs(group) == [("create", "failed")], timeout=30, what="the create to fail")
-        with sqlite3.connect(setup.api.db_path) as db:
-            (job_error,) = db.execute("SELECT last_error FROM ticket_jobs WHERE group_id = ?", (group,)).fetchone()
+        ((job_error,),) = setup.api.query(f"SELECT last_error FROM ticket_jobs WHERE group_id = '{group}'")
         status = setup.admin.get(f"/v1/integrations/{setup.integration}").json()["status"]
         kept = {
             "the group's ticket": setup.ticket(group)["last_error"],
