@@ -29,7 +29,7 @@ async def test_a_failed_commit_rolls_back_and_the_next_transaction_works(
             async with db.transaction() as tx:
                 # A foreign key checked at COMMIT: the key's account does not exist, so COMMIT itself fails.
                 deferred = "SET CONSTRAINTS ALL DEFERRED" if engine == "postgresql" else "PRAGMA defer_foreign_keys=ON"
-                await tx.execute(deferred)
+                await tx.connection.execute(deferred)
                 await tx.accounts.add_key("key_1", "sa_missing", "k", "lookup000001", "hash", ["*"], "now", None)
 
         with pytest.raises(StorageUnavailable):
