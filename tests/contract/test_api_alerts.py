@@ -88,7 +88,9 @@ def test_unencodable_text_and_huge_numbers_are_client_errors(admin: httpx.Client
         "invalid-unicode",
     )
     huge = alert_event(unique("am"), "g", "d") | {"truncated_alerts": 10**21}
-    problem(admin.post("/v1/alert-events", json={"events": [huge]}), 422, "validation-failed")
+    problem(admin.post("/v1/alert-events", json={"events": [huge]}), 422, "unsafe-number")
+    bounded = alert_event(unique("am"), "g", "d") | {"truncated_alerts": 10**7}
+    problem(admin.post("/v1/alert-events", json={"events": [bounded]}), 422, "validation-failed")
 
 
 def test_idempotency_keys_are_1_to_255_characters_and_may_be_quoted(admin: httpx.Client) -> None:

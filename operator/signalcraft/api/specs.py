@@ -3,17 +3,16 @@
 The API server validates request bodies with these models, the client returns resources typed by them, and the
 operator's CRD models are derived from them (`signalcraft.controllers.derive`): the same fields, bounds, enums,
 descriptions and cross-field rules (`signalcraft.api.rules`). JSON field names are the API's snake_case; unknown fields
-are refused. A collection's spec is stored and echoed as the client wrote it; defaults apply when it is read.
+are refused. A spec is stored and echoed as the client wrote it plus its defaults; numbers keep their kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from signalcraft.api.limits import MAX_SAFE_INTEGER
 from signalcraft.api.patterns import compile_pattern
@@ -534,8 +533,3 @@ class IntegrationSpec(Strict):
         """The settings of this integration's own type, if given."""
         value = getattr(self, settings_key(self.type))
         return value if isinstance(value, Strict) else None
-
-
-def effective_spec(model: type[BaseModel], spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored spec (as the client wrote it) with the model's defaults filled in, for the server's own use."""
-    return model.model_validate(spec).model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -143,6 +143,15 @@ def create_app(
             )
             schemas["ProblemDetails"].pop("$defs", None)
             schemas.update(events.openapi_schemas())
+            # Every body is read by one JSON parser first (see middleware): any operation with a body may answer 422.
+            unsafe = {
+                "description": "Unprocessable: e.g. unsafe-number (NaN, ±Infinity, an integer beyond ±(2^53-1))",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+            }
+            for operations in document.get("paths", {}).values():
+                for method, operation in operations.items():
+                    if method in {"post", "put", "patch"}:
+                        operation.setdefault("responses", {}).setdefault("422", unsafe)
             document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             document["security"] = [{"bearer": []}]
             app.openapi_schema = document

@@ -16,6 +16,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from signalcraft.api import wire
 from signalcraft.api.limits import MAX_REQUEST_BYTES
 from signalcraft.server.problems import INTERNAL_ERROR, Problem, problem_response
 from signalcraft.supervision import failure_outline
@@ -26,8 +27,26 @@ INVALID_UNICODE = Problem(400, "invalid-unicode", "the JSON body contains a lone
 TOO_LARGE = Problem(413, "payload-too-large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
 
 
+_NOT_JSON = ("application/x-www-form-urlencoded", "multipart/")
+"""Bodies never read as JSON (the UI's forms); every other body is checked for unsafe numbers if it is JSON."""
+
+
 class RequestTooLarge(Exception):
     """The body grew past MAX_REQUEST_BYTES while it was being read."""
+
+
+def unsafe_number(body: bytes) -> Problem | None:
+    """The refusal of a JSON body holding NaN, ±Infinity or an integer beyond ±(2^53-1), whatever its Content-Type
+    (SNS posts JSON as text/plain); None for any other body, JSON or not (the route's own validation answers)."""
+    if body.lstrip()[:1] not in (b"{", b"["):
+        return None
+    try:
+        wire.loads(body)
+    except wire.UnsafeNumber as exc:
+        return Problem(422, "unsafe-number", f"{exc}; numbers must be finite, integers within ±(2^53-1)")
+    except ValueError:
+        return None
+    return None
 
 
 def has_lone_surrogate(body: bytes) -> bool:
@@ -83,9 +102,14 @@ class ApiMiddleware:
             return
         receive = _limited(receive)
         try:
-            if scope["method"] in {"POST", "PUT", "PATCH"} and "json" in headers.get("content-type", ""):
+            content_type = headers.get("content-type", "")
+            if scope["method"] in {"POST", "PUT", "PATCH"} and not content_type.startswith(_NOT_JSON):
                 body, receive = await _buffered(receive)
-                if b"\\u" in body and has_lone_surrogate(body):
+                refusal = unsafe_number(body)
+                if refusal is not None:
+                    await problem_response(refusal, Request(scope))(scope, receive, send_with_headers)
+                    return
+                if "json" in content_type and b"\\u" in body and has_lone_surrogate(body):
                     await problem_response(INVALID_UNICODE, Request(scope))(scope, receive, send_with_headers)
                     return
             await self.app(scope, receive, send_with_headers)

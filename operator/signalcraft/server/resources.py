@@ -237,6 +237,7 @@ async def put_resource(
 ) -> Response:
     principal = principal_for(request)
     principal.require(collection.scope, "write")
+    # What the client wrote (numbers keep their kind: 90 stays 90) plus the documented defaults.
     spec: dict[str, Any] = write.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
     credentials = write.credentials if isinstance(write, IntegrationWrite) else None
     wanted_manager = write.manager.model_dump(mode="json") if write.manager is not None else None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
+from signalcraft.api import wire
 from signalcraft.api.alerts import AlertEvent
 
 _ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -30,9 +30,9 @@ def load_json(body: bytes) -> Any:
     """The body as JSON with invalid Unicode repaired: bytes that are not UTF-8 and lone surrogate escapes become
     U+FFFD, so that everything stored afterwards is valid UTF-8 the API accepts. Raises ValueError if not JSON."""
     try:
-        document = json.loads(body)
+        document = wire.loads(body)  # NaN, ±Infinity and integers beyond ±(2^53-1) are refused (ValueError)
     except UnicodeDecodeError:
-        document = json.loads(body.decode("utf-8", errors="replace"))
+        document = wire.loads(body.decode("utf-8", errors="replace"))
     return _repaired(document) if _ESCAPED_SURROGATE.search(body) else document
 
 

@@ -112,11 +112,14 @@ class ResourceStore:
         )
 
     async def set_status_member(self, collection: str, name: str, member: str, value: Any) -> None:
-        """One member of a resource's server-owned status (no new version: status is not client content)."""
+        """One member of a resource's server-owned status. A change is a new representation, so it counts up the
+        version (a new ETag: a cached copy is never answered 304); setting the value it already has changes nothing."""
         dialect = self.db.dialect
+        updated = dialect.json_set("status")
         await self.db.execute(
-            f"UPDATE resources SET status = {dialect.json_set('status')} WHERE collection = ? AND name = ?",  # noqa: S608
-            (dialect.member_arg(member), dumps(value), collection, name),
+            f"UPDATE resources SET status = {updated}, version = version + 1 "  # noqa: S608
+            f"WHERE collection = ? AND name = ? AND {dialect.distinct('status', updated)}",
+            (dialect.member_arg(member), dumps(value), collection, name, dialect.member_arg(member), dumps(value)),
         )
 
     async def page(self, collection: str, where: ResourceFilter, limit: int) -> list[Row]:
