@@ -103,8 +103,12 @@ def kubernetes_json(value: Any, view: type[BaseModel]) -> Any:
     fields = (contract_model(view) or view).model_fields
     by_api_name = {(info.alias or name): name for name, info in fields.items()}
     converted: dict[str, Any] = {}
+    # A kind may model an API field itself (EscalationPolicy's `rules_`, alias `rules`): found by its JSON name.
+    by_alias = {info.alias: name for name, info in view.model_fields.items() if info.alias}
     for key, item in value.items():
         name = by_api_name.get(key)
+        if name not in view.model_fields:
+            name = by_alias.get(key)
         info = view.model_fields.get(name) if name is not None else None
         if name is None or info is None:
             converted[key] = item
