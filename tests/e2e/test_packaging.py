@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from signalcraft.controllers.registry import KINDS
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,6 +136,6 @@ def test_the_build_steps_on_the_docker_context_give_a_working_runtime(tmp_path: 
     assert "SignalCraft" in run(signalcraft, "--help", cwd=tmp_path)
     for command in ("operator", "webhook", "api"):
         assert "Usage:" in run(signalcraft, command, "--help", cwd=tmp_path)
-    assert run(signalcraft, "crds", cwd=tmp_path).count("kind: CustomResourceDefinition") == 3
+    assert run(signalcraft, "crds", cwd=tmp_path).count("kind: CustomResourceDefinition") == len(KINDS)
     dev = subprocess.run([str(venv / "bin" / "python"), "-c", "import pytest"], capture_output=True, check=False)
     assert dev.returncode != 0, "the runtime environment must not contain dev tools"
