@@ -60,15 +60,11 @@ async def test_one_event_costs_the_same_in_a_small_and_a_large_group(tmp_path: P
         large = await steps_for(db, [event("large", "a0-0", AlertStatus.RESOLVED)])
         assert large <= small * 1.5 + 5, f"{large} steps in a group of 3000 vs {small} in a group of 5"
 
-        row = await read_one(db, 
-            "SELECT status, severity, alert_count FROM alert_groups WHERE group_key = 'large'"
-        )
+        row = await read_one(db, "SELECT status, severity, alert_count FROM alert_groups WHERE group_key = 'large'")
         assert row is not None
         assert (row["status"], row["alert_count"]) == ("firing", 3000)
         await ingest(db, [event("large", "a1-7", severity=Severity.CRITICAL)])
-        row = await read_one(db, 
-            "SELECT severity, summary FROM alert_groups WHERE group_key = 'large'"
-        )
+        row = await read_one(db, "SELECT severity, summary FROM alert_groups WHERE group_key = 'large'")
         assert row is not None
         assert (row["severity"], row["summary"]) == ("critical", "a1-7 is firing"), "the worst open alert leads"
         await ingest(db, [event("large", "a1-7", AlertStatus.RESOLVED, Severity.CRITICAL)])
@@ -76,9 +72,7 @@ async def test_one_event_costs_the_same_in_a_small_and_a_large_group(tmp_path: P
         assert row is not None
         assert row["severity"] == "info", "a resolved alert no longer counts while others are open"
         await ingest(db, [event("small", f"a{n}", AlertStatus.RESOLVED) for n in range(5)])
-        row = await read_one(db, 
-            "SELECT status, alert_count, resolved_at FROM alert_groups WHERE group_key = 'small'"
-        )
+        row = await read_one(db, "SELECT status, alert_count, resolved_at FROM alert_groups WHERE group_key = 'small'")
         assert row is not None
         assert (row["status"], row["alert_count"]) == ("resolved", 5)
         assert row["resolved_at"]
