@@ -102,6 +102,18 @@ def _refused(request: Request, viewer: people.Viewer | None) -> HTMLResponse:
     )
 
 
+async def _signed_in_form(request: Request) -> tuple[people.Viewer, dict[str, str]] | Response:
+    """The prelude of every signed-in form post: the viewer and the form, or the answer that ends the request
+    (to the sign-in page when nobody is signed in, refused when the CSRF token does not match the session)."""
+    viewer = await _viewer(request)
+    if viewer is None:
+        return _login_redirect(request)
+    form = await _form(request)
+    if not people.csrf_valid(viewer.csrf_token, form.get("csrf_token")):
+        return _refused(request, viewer)
+    return viewer, form
+
+
 def _ago(moment: str | None) -> str:
     if not moment:
         return ""
@@ -236,12 +248,10 @@ async def new_integration(request: Request, kind: str) -> HTMLResponse:
 @router.post("/integrations/new/{kind}")
 async def create_integration(request: Request, kind: str) -> Response:
     entry = _entry(kind)
-    viewer = await _viewer(request)
-    if viewer is None:
-        return _login_redirect(request)
-    form = await _form(request)
-    if not people.csrf_valid(viewer.csrf_token, form.get("csrf_token")):
-        return _refused(request, viewer)
+    signed_in = await _signed_in_form(request)
+    if isinstance(signed_in, Response):
+        return signed_in
+    viewer, form = signed_in
     name = form.get("name", "").strip()
     answers = wizard.answers(entry.type, form)
     body: dict[str, Any] = {"spec": answers.spec}
@@ -364,12 +374,10 @@ async def integration_status(request: Request, name: str) -> Response:
 @router.post("/integrations/{name}/test")
 async def send_test_alert(request: Request, name: str) -> Response:
     """Send the (edited) example through the real webhook route, exactly as the monitoring tool would."""
-    viewer = await _viewer(request)
-    if viewer is None:
-        return _login_redirect(request)
-    form = await _form(request)
-    if not people.csrf_valid(viewer.csrf_token, form.get("csrf_token")):
-        return _refused(request, viewer)
+    signed_in = await _signed_in_form(request)
+    if isinstance(signed_in, Response):
+        return signed_in
+    viewer, form = signed_in
     body = form.get("payload", "")
     context = await _setup_context(request, viewer, name, example_body=body)
     if context is None:
@@ -409,12 +417,10 @@ async def _deliver(request: Request, url: str | None, body: str) -> dict[str, An
 
 @router.post("/integrations/{name}/rotate")
 async def rotate_token(request: Request, name: str) -> Response:
-    viewer = await _viewer(request)
-    if viewer is None:
-        return _login_redirect(request)
-    form = await _form(request)
-    if not people.csrf_valid(viewer.csrf_token, form.get("csrf_token")):
-        return _refused(request, viewer)
+    signed_in = await _signed_in_form(request)
+    if isinstance(signed_in, Response):
+        return signed_in
+    viewer, _form_fields = signed_in
     async with _api(request, viewer) as api:
         try:
             await api.json("POST", f"/v1/integrations/{quote(name, safe='')}/connection:rotate")
@@ -437,12 +443,10 @@ async def confirm_delete(request: Request, name: str) -> Response:
 
 @router.post("/integrations/{name}/delete")
 async def delete_integration(request: Request, name: str) -> Response:
-    viewer = await _viewer(request)
-    if viewer is None:
-        return _login_redirect(request)
-    form = await _form(request)
-    if not people.csrf_valid(viewer.csrf_token, form.get("csrf_token")):
-        return _refused(request, viewer)
+    signed_in = await _signed_in_form(request)
+    if isinstance(signed_in, Response):
+        return signed_in
+    viewer, form = signed_in
     error = None
     if form.get("confirm_name", "").strip() != name:
         error = f"Type the integration's name, {name}, to confirm."
@@ -611,12 +615,10 @@ def _back_to(name: str, notice: str) -> RedirectResponse:
 @router.post("/integrations/{name}/jira/connect")
 async def jira_connect(request: Request, name: str) -> Response:
     """Start Atlassian's authorization-code flow: a fresh state and PKCE verifier bound to this browser's session."""
-    viewer = await _viewer(request)
-    if viewer is None:
-        return _login_redirect(request)
-    form = await _form(request)
-    if not people.csrf_valid(viewer.csrf_token, form.get("csrf_token")):
-        return _refused(request, viewer)
+    signed_in = await _signed_in_form(request)
+    if isinstance(signed_in, Response):
+        return signed_in
+    viewer, _form_fields = signed_in
     app = state_of(request).jira_oauth
     if app is None:
         return _back_to(name, "This server has no Atlassian OAuth app configured; use an API token.")
