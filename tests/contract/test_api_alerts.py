@@ -87,6 +87,8 @@ def test_unencodable_text_and_huge_numbers_are_client_errors(admin: httpx.Client
         400,
         "invalid-unicode",
     )
+    nul = alert_event(unique("am"), "g", "d") | {"summary": "before\x00after"}
+    problem(admin.post("/v1/alert-events", json={"events": [nul]}), 400, "invalid-unicode")  # on every engine
     huge = alert_event(unique("am"), "g", "d") | {"truncated_alerts": 10**21}
     problem(admin.post("/v1/alert-events", json={"events": [huge]}), 422, "unsafe-number")
     bounded = alert_event(unique("am"), "g", "d") | {"truncated_alerts": 10**7}

@@ -142,7 +142,7 @@ def test_a_body_beyond_one_batch_is_split_and_delivered_whole(webhook: Webhook) 
 def test_json_escapes_the_api_refuses_are_repaired_before_the_answer(webhook: Webhook, tmp_path: Path) -> None:
     body = (
         b'{"version":"4","groupKey":"prop-unicode","status":"firing","alerts":[{"status":"firing",'
-        b'"labels":{"alertname":"Lone\\ud800","bad":"\xc3\x28"},"annotations":{"summary":"\\udfff end"}}]}'
+        b'"labels":{"alertname":"Lone\\ud800","bad":"\xc3\x28","nul":"a\\u0000b"},"annotations":{"summary":"\\udfff end"}}]}'
     )
     assert webhook.post(body).status_code == 202
     wait_until(lambda: webhook.alerts_of("prop-unicode") == 1, timeout=120, what="the repaired alert in the API")
@@ -155,6 +155,7 @@ def test_json_escapes_the_api_refuses_are_repaired_before_the_answer(webhook: We
         (alert,) = http.get(f"/v1/alert-groups/{group['id']}/alerts").json()
     assert alert["labels"]["alertname"] == "Lone\ufffd"
     assert alert["labels"]["bad"] == "\ufffd("
+    assert alert["labels"]["nul"] == "a\ufffdb"  # PostgreSQL's text holds no NUL
     assert alert["summary"] == "\ufffd end"
 
 

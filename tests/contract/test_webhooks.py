@@ -54,6 +54,22 @@ def test_alertmanager_group_fires_and_resolves(admin: httpx.Client) -> None:
     assert status["last_event_received_at"]
 
 
+def test_text_no_database_stores_is_repaired_not_refused(admin: httpx.Client) -> None:
+    """A NUL or a lone surrogate in a monitoring payload becomes U+FFFD on every engine; the alert is kept."""
+    name, url = integration(admin, "alertmanager")
+    body = (
+        b'{"version":"4","groupKey":"nul\\u0000key","status":"firing","alerts":[{"status":"firing",'
+        b'"labels":{"alertname":"Nul\\u0000","odd":"\\ud800"},"annotations":{"summary":"a\\u0000b"}}]}'
+    )
+    answered = httpx.post(url, content=body, headers={"content-type": "application/json"})
+    assert answered.status_code == 202, answered.text
+    (group,) = groups(admin, name)
+    assert group["group_key"] == "nul\ufffdkey"
+    (alert,) = admin.get(f"/v1/alert-groups/{group['id']}/alerts").json()
+    assert alert["labels"] == {"alertname": "Nul\ufffd", "odd": "\ufffd"}
+    assert alert["summary"] == "a\ufffdb"
+
+
 def test_token_in_query_or_bearer_and_wrong_token(admin: httpx.Client, api: ApiServer) -> None:
     name, url = integration(admin, "gcp-monitoring")
     token = url.rsplit("/", 1)[1]

@@ -22,12 +22,18 @@ from signalcraft.server.problems import INTERNAL_ERROR, Problem, problem_respons
 from signalcraft.supervision import failure_outline
 
 log = logging.getLogger("signalcraft.api")
-INVALID_UNICODE = Problem(400, "invalid-unicode", "the JSON body contains a lone UTF-16 surrogate, which is not text")
+INVALID_UNICODE = Problem(
+    400,
+    "invalid-unicode",
+    "the JSON body contains a lone UTF-16 surrogate or a NUL character (U+0000), which no database stores as text",
+)
 """No request body is larger; the webhook (1 MiB) and Events API (512 KB) routes enforce their own, smaller limits."""
 TOO_LARGE = Problem(413, "payload-too-large", f"request bodies are limited to {MAX_REQUEST_BYTES} bytes")
 
 
 _NOT_JSON = ("application/x-www-form-urlencoded", "multipart/")
+# Monitoring payloads are repaired by their source strategy (U+FFFD) rather than refused: a sender cannot fix them.
+_REPAIRED_PATHS = ("/api/v1/webhooks/", "/api/webhooks/")
 """Bodies never read as JSON (the UI's forms); every other body is checked for unsafe numbers if it is JSON."""
 
 
@@ -49,8 +55,9 @@ def unsafe_number(body: bytes) -> Problem | None:
     return None
 
 
-def has_lone_surrogate(body: bytes) -> bool:
-    """JSON may escape lone UTF-16 surrogates ("\\ud800"); no UTF-8 text (or store) can hold them."""
+def has_unstorable_text(body: bytes) -> bool:
+    """JSON may escape lone UTF-16 surrogates ("\\ud800"), which no UTF-8 text holds, and NUL ("\\u0000"), which
+    PostgreSQL's text refuses: both are refused whatever the engine, so that SQLite and PostgreSQL answer alike."""
     try:
         decoded = json.loads(body)
     except ValueError:
@@ -59,6 +66,8 @@ def has_lone_surrogate(body: bytes) -> bool:
     while pending:
         value = pending.pop()
         if isinstance(value, str):
+            if "\x00" in value:
+                return True
             try:
                 value.encode()
             except UnicodeEncodeError:
@@ -109,7 +118,12 @@ class ApiMiddleware:
                 if refusal is not None:
                     await problem_response(refusal, Request(scope))(scope, receive, send_with_headers)
                     return
-                if "json" in content_type and b"\\u" in body and has_lone_surrogate(body):
+                if (
+                    "json" in content_type
+                    and b"\\u" in body
+                    and not scope["path"].startswith(_REPAIRED_PATHS)
+                    and has_unstorable_text(body)
+                ):
                     await problem_response(INVALID_UNICODE, Request(scope))(scope, receive, send_with_headers)
                     return
             await self.app(scope, receive, send_with_headers)

@@ -11,14 +11,16 @@ from typing import Any, ClassVar, Protocol
 from signalcraft.api import wire
 from signalcraft.api.alerts import AlertEvent
 
-_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# JSON may escape what no stored text can hold: lone UTF-16 surrogates ("\\ud800", not UTF-8) and NUL ("\\u0000",
+# refused by PostgreSQL's text type). Both become U+FFFD before anything is acknowledged.
+_ESCAPED_UNSTORABLE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 
 
 def _repaired(value: Any) -> Any:
-    """`value` with every lone UTF-16 surrogate (a `\\ud800` escape JSON allows but UTF-8 cannot hold) as U+FFFD."""
+    """`value` with every lone UTF-16 surrogate and NUL (escapes JSON allows but no stored text holds) as U+FFFD."""
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        return _UNSTORABLE.sub("\ufffd", value)
     if isinstance(value, dict):
         return {_repaired(key): _repaired(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -28,12 +30,13 @@ def _repaired(value: Any) -> Any:
 
 def load_json(body: bytes) -> Any:
     """The body as JSON with invalid Unicode repaired: bytes that are not UTF-8 and lone surrogate escapes become
-    U+FFFD, so that everything stored afterwards is valid UTF-8 the API accepts. Raises ValueError if not JSON."""
+    U+FFFD, and so do NUL escapes, so that everything stored afterwards is text every engine of the API accepts.
+    Raises ValueError if not JSON."""
     try:
         document = wire.loads(body)  # NaN, ±Infinity and integers beyond ±(2^53-1) are refused (ValueError)
     except UnicodeDecodeError:
         document = wire.loads(body.decode("utf-8", errors="replace"))
-    return _repaired(document) if _ESCAPED_SURROGATE.search(body) else document
+    return _repaired(document) if _ESCAPED_UNSTORABLE.search(body) else document
 
 
 @dataclass(frozen=True)
