@@ -142,7 +142,8 @@ def test_a_body_beyond_one_batch_is_split_and_delivered_whole(webhook: Webhook) 
 def test_json_escapes_the_api_refuses_are_repaired_before_the_answer(webhook: Webhook, tmp_path: Path) -> None:
     body = (
         b'{"version":"4","groupKey":"prop-unicode","status":"firing","alerts":[{"status":"firing",'
-        b'"labels":{"alertname":"Lone\\ud800","bad":"\xc3\x28","nul":"a\\u0000b"},"annotations":{"summary":"\\udfff end"}}]}'
+        b'"labels":{"alertname":"Lone\\ud800","bad":"\xc3\x28","nul":"a\\u0000b"},'
+        b'"annotations":{"summary":"\\udfff end"}}]}'
     )
     assert webhook.post(body).status_code == 202
     wait_until(lambda: webhook.alerts_of("prop-unicode") == 1, timeout=120, what="the repaired alert in the API")
