@@ -55,6 +55,10 @@ def _problem(status: int, code: str, detail: str, headers: dict[str, str] | None
     )
 
 
+def _accepted_response(count: int) -> Response:
+    return Response(b'{"accepted":%d}' % count, status_code=202, media_type="application/json")
+
+
 async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused as soon as it exceeds `limit` (never buffered beyond it)."""
     declared = request.headers.get("content-length", "")
@@ -90,6 +94,9 @@ def create_webhook_app(
             strategy = get_strategy(source, integration.settings, sns=config.sns)
             receivers.setdefault(source, []).append(Receiver(integration.name, strategy, integration.credentials))
     context = {**config.extra_labels, **({"k8s_cluster": config.cluster_name} if config.cluster_name else {})}
+    counters = {
+        source: (metrics.received.labels(source), metrics.received_alerts.labels(source)) for source in receivers
+    }
     retry_after = {"Retry-After": str(config.retry_after_seconds)}
 
     async def accept(request: Request, source: str) -> Response:
@@ -110,7 +117,7 @@ def create_webhook_app(
             metrics.rejected.labels(exc.code).inc()
             return _problem(exc.status_code, exc.code, exc.reason)
         if not accepted.batches:
-            return JSONResponse({"accepted": 0}, status_code=202)
+            return _accepted_response(0)
         try:
             await spool.append(accepted.batches)
         except SpoolFullError as exc:
@@ -119,9 +126,10 @@ def create_webhook_app(
         except SpoolUnavailableError as exc:
             metrics.rejected.labels("spool-unavailable").inc()
             return _problem(503, "spool-unavailable", str(exc), retry_after)
-        metrics.received.labels(source).inc()
-        metrics.received_alerts.labels(source).inc(len(accepted.events))
-        return JSONResponse({"accepted": len(accepted.events)}, status_code=202)
+        received, received_alerts = counters[source]
+        received.inc()
+        received_alerts.inc(len(accepted.events))
+        return _accepted_response(len(accepted.events))
 
     async def receive(request: Request) -> Response:
         return await accept(request, request.path_params["source"])

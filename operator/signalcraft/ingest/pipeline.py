@@ -84,11 +84,22 @@ def lane_of(event: AlertEvent) -> str:
     return hashlib.sha256(f"{event.integration}\x00{event.group_key}".encode()).hexdigest()[:16]
 
 
-def encoded(event: AlertEvent) -> bytes:
-    """The event as the API will receive it; without its raw payload when that alone would break the limits."""
-    data = event.__pydantic_serializer__.to_json(event)
+_WITHOUT_RAW = {"raw"}
+
+
+def encoded(event: AlertEvent, inbound: InboundRequest | None = None) -> bytes:
+    """The event as the API will receive it; without its raw payload when that alone would break the limits.
+
+    When the raw payload is the request's whole body, and the body is that JSON verbatim, the body's own bytes are
+    embedded instead of serializing the parsed document again (the most expensive part of encoding an event).
+    """
+    serializer = event.__pydantic_serializer__
+    if inbound is not None and isinstance(event.raw, dict) and inbound.verbatim and event.raw == inbound.document:
+        data = serializer.to_json(event, exclude=_WITHOUT_RAW)[:-1] + b',"raw":' + inbound.body + b"}"
+    else:
+        data = serializer.to_json(event)
     if len(data) > MAX_BATCH_BYTES and event.raw is not None:
-        data = event.__pydantic_serializer__.to_json(event.model_copy(update={"raw": None}))
+        data = serializer.to_json(event.model_copy(update={"raw": None}))
     if len(data) > MAX_BATCH_BYTES:
         raise PayloadTooLargeError(
             f"one alert is {len(data)} bytes once normalized; the API takes at most {MAX_BATCH_BYTES}"
@@ -96,16 +107,19 @@ def encoded(event: AlertEvent) -> bytes:
     return data
 
 
-def batches(events: Sequence[AlertEvent]) -> list[Batch]:
+def batches(events: Sequence[AlertEvent], inbound: InboundRequest | None = None) -> list[Batch]:
     """The events as batches the API accepts: one alert group per batch, at most MAX_EVENTS_PER_BATCH events and
-    MAX_BATCH_BYTES bytes each, in the order the sender gave them."""
+    MAX_BATCH_BYTES bytes each, in the order the sender gave them (`inbound`: the request they were parsed from)."""
     found: list[Batch] = []
     current: list[bytes] = []
     size = 0
     lane = ""
+    lanes: dict[tuple[str, str], str] = {}
     for event in events:
-        data = encoded(event)
-        event_lane = lane_of(event)
+        data = encoded(event, inbound)
+        event_lane = lanes.get((event.integration, event.group_key))
+        if event_lane is None:
+            event_lane = lanes[event.integration, event.group_key] = lane_of(event)
         full = len(current) >= MAX_EVENTS_PER_BATCH or size + len(data) + 1 > MAX_BATCH_BYTES
         if current and (full or event_lane != lane):
             found.append(Batch(lane, b"[" + b",".join(current) + b"]", len(current)))
@@ -131,7 +145,7 @@ async def run(
     """Authenticate, parse, limit and confirm: what either front door may then acknowledge (IngestError if not)."""
     receiver, credentials = await authenticate(candidates, inbound)
     events = with_labels(receiver.strategy.parse(inbound, receiver.integration), context or {})
-    limited = batches(events)
+    limited = batches(events, inbound)
     confirmed = await receiver.strategy.confirm_subscription(inbound, credentials)
     return Accepted(receiver, events, limited, confirmed)
 

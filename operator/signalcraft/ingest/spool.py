@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import sqlite3
 import time
@@ -152,6 +153,10 @@ class Spool:
         self._appended = asyncio.Event()
         self.commits = 0
         """Transactions that stored entries: with group commit, fewer than the entries stored."""
+        self._key_prefix = uuid.uuid4().hex
+        self._key_serial = itertools.count()
+        """Entry keys: unique per spool instance (a random prefix) and per entry (a counter), without asking the
+        operating system for randomness on every request."""
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +218,7 @@ class Spool:
             raise SpoolFullError(f"the spool holds {self.capacity} entries")
         if self._bytes + self._pending_bytes + size > self.capacity_bytes:
             raise SpoolFullError(f"the spool holds {self.capacity_bytes} bytes")
-        rows = [(str(uuid.uuid4()), batch) for batch in batches]
+        rows = [(f"{self._key_prefix}-{next(self._key_serial)}", batch) for batch in batches]
         if not self.group_commit:
             async with self._lock:
                 try:
@@ -261,7 +266,15 @@ class Spool:
     def _insert(self, rows: list[tuple[str, Batch]]) -> None:
         now = time.time()
         sql = "INSERT INTO entries (key, payload, created_at, lane, events) VALUES (?, ?, ?, ?, ?)"
-        _in_transaction(self.db, [(sql, (key, batch.events, now, batch.lane, batch.count)) for key, batch in rows])
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(sql, [(key, batch.events, now, batch.lane, batch.count) for key, batch in rows])
+            db.execute("COMMIT")  # synchronous=FULL: one fsync for every request gathered here
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
         self.commits += 1
 
     async def due(self, limit: int = 1000, *, payloads: bool = True) -> list[Entry]:

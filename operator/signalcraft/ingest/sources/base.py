@@ -32,11 +32,19 @@ def load_json(body: bytes) -> Any:
     """The body as JSON with invalid Unicode repaired: bytes that are not UTF-8 and lone surrogate escapes become
     U+FFFD, and so do NUL escapes, so that everything stored afterwards is text every engine of the API accepts.
     Raises ValueError if not JSON."""
+    return parse_json(body)[0]
+
+
+def parse_json(body: bytes) -> tuple[Any, bool]:
+    """`load_json`, and whether the body's bytes are that document verbatim (UTF-8 JSON, nothing repaired): then
+    they may be embedded as they are wherever that document is sent on."""
     try:
-        document = wire.loads(body)  # NaN, ±Infinity and integers beyond ±(2^53-1) are refused (ValueError)
+        document, verbatim = wire.parse(body)  # NaN, ±Infinity, integers beyond ±(2^53-1): ValueError
     except UnicodeDecodeError:
-        document = wire.loads(body.decode("utf-8", errors="replace"))
-    return _repaired(document) if _ESCAPED_UNSTORABLE.search(body) else document
+        return _repaired(wire.loads(body.decode("utf-8", errors="replace"))), False
+    if _ESCAPED_UNSTORABLE.search(body):
+        return _repaired(document), False
+    return document, verbatim
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,20 @@ class InboundRequest:
     query: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
+    def parsed(self) -> tuple[Any, bool]:
+        """The body as repaired JSON and whether the body is that JSON verbatim (see `parse_json`), parsed once
+        however many steps look at it."""
+        return parse_json(self.body)
+
+    @property
     def document(self) -> Any:
-        """The body as repaired JSON (see `load_json`), parsed once however many steps look at it."""
-        return load_json(self.body)
+        """The body as repaired JSON (see `load_json`)."""
+        return self.parsed[0]
+
+    @property
+    def verbatim(self) -> bool:
+        """Whether `body` is `document` as UTF-8 JSON, nothing repaired (so it may be forwarded byte for byte)."""
+        return self.parsed[1]
 
 
 @dataclass(frozen=True)
