@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from signalcraft.api import SignalCraftClient
 from signalcraft.controllers.common import GROUP
+from signalcraft.controllers.dependencies import DependencyIndex
 from signalcraft.controllers.drift import DriftLoop
 from signalcraft.controllers.engine import Reconciler
 from signalcraft.controllers.handlers import FINALIZER, Runtime, register
-from signalcraft.controllers.kube import LightkubePort
+from signalcraft.controllers.kube import RESYNC_ANNOTATION, LightkubePort
 from signalcraft.controllers.metrics import OperatorMetrics
 from signalcraft.controllers.registry import KINDS
 
@@ -63,9 +64,9 @@ async def _serve_metrics(metrics: OperatorMetrics, port: int) -> web.AppRunner:
 
 def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP, v1=False)
+    settings.persistence.progress_storage = _UnmarkedProgressStorage(prefix=GROUP, v1=False)
     settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.handledConfiguration")
-    # No kopf worker_limit: the handlers bound concurrency themselves (Runtime.gate), see there for why.
+    # No kopf worker_limit: the handlers and the drift check share one bound (Runtime.gate).
     # A worker that lingers for the object's next event holds memory: with thousands of objects, let it go soon.
     settings.queueing.idle_timeout = 0.2
     settings.posting.reporting_component = "signalcraft-operator"
@@ -94,6 +95,7 @@ async def run_operator(config: OperatorConfig) -> None:
         drift_interval=config.drift_interval,
         last_event_at={},
         gate=asyncio.Semaphore(config.worker_limit),
+        dependencies=DependencyIndex(RESYNC_ANNOTATION),
     )
     registry = kopf.OperatorRegistry()
     register(registry, runtime, secret_watch=config.secret_watch)
@@ -149,6 +151,19 @@ async def run_operator(config: OperatorConfig) -> None:
             await runner.cleanup()
         await api.aclose()
         await kube.aclose()
+
+
+class _UnmarkedProgressStorage(kopf.AnnotationsProgressStorage):
+    """kopf's annotation progress storage without its `<prefix>/kopf-managed: yes` marker.
+
+    kopf stores a handler's progress when it starts and purges it when it succeeds, so a first-time success leaves
+    nothing behind but the marker, written once to every object: one PATCH (and one watch event) per object for a
+    note that tells other kopf-based operators to ignore our annotations. No other operator handles these kinds; the
+    progress annotations themselves exist only while a handler is being retried.
+    """
+
+    def _store_marker(self, prefix: str, patch: kopf.Patch, body: kopf.Body) -> None:
+        return
 
 
 class _RetryForever:
