@@ -66,9 +66,11 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = _UnmarkedProgressStorage(prefix=GROUP, v1=False)
     settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.handledConfiguration")
-    # No kopf worker_limit: the handlers and the drift check share one bound (Runtime.gate).
-    # A worker that lingers for the object's next event holds memory: with thousands of objects, let it go soon.
-    settings.queueing.idle_timeout = 0.2
+    # kopf bounds the objects handled at once (per kind): an object waiting for a slot is one queued watch event,
+    # not a handler pipeline parked halfway (which held far more memory with thousands of objects waiting).
+    settings.queueing.worker_limit = config.worker_limit
+    # A worker that lingers for the object's next event holds its slot: with thousands of objects, let it go soon.
+    settings.queueing.idle_timeout = 0.05
     settings.posting.reporting_component = "signalcraft-operator"
     settings.posting.reporting_instance = config.reporting_instance
     settings.posting.loggers = False
@@ -94,7 +96,6 @@ async def run_operator(config: OperatorConfig) -> None:
         reconciler=reconciler,
         drift_interval=config.drift_interval,
         last_event_at={},
-        gate=asyncio.Semaphore(config.worker_limit),
         dependencies=DependencyIndex(RESYNC_ANNOTATION),
     )
     registry = kopf.OperatorRegistry()
@@ -133,7 +134,12 @@ async def run_operator(config: OperatorConfig) -> None:
     log.info("cluster id %s; watching %s", cluster_id, ", ".join(config.namespaces) or "all namespaces")
     runner = await _serve_metrics(metrics, config.metrics_port) if config.metrics_port else None
     drift = DriftLoop(
-        reconciler, kube, KINDS, namespaces=config.namespaces, interval=config.drift_interval, gate=runtime.gate
+        reconciler,
+        kube,
+        KINDS,
+        namespaces=config.namespaces,
+        interval=config.drift_interval,
+        gate=asyncio.Semaphore(config.worker_limit),
     )
     drifting = asyncio.create_task(drift.run(first_delay=min(2.0, config.drift_interval)), name="drift")
     try:
