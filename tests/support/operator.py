@@ -48,7 +48,7 @@ def start_operator(
     cluster_id: str | None = None,
     namespaces: Sequence[str] = (),
     drift_interval: float = 300.0,
-    worker_limit: int = 50,
+    worker_limit: int | None = None,
     name: str = "operator",
     kubeconfig: Path | None = None,
     extra_args: Sequence[str] = (),
@@ -70,9 +70,9 @@ def start_operator(
         str(metrics_port),
         "--drift-interval",
         str(drift_interval),
-        "--worker-limit",
-        str(worker_limit),
     ]
+    if worker_limit is not None:
+        argv += ["--worker-limit", str(worker_limit)]
     if cluster_id:
         argv += ["--cluster-id", cluster_id]
     for namespace in namespaces:

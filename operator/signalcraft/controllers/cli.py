@@ -39,7 +39,8 @@ class OperatorConfig(BaseModel):
     """Re-read when SignalCraft answers 401: a rotated key is used without a restart."""
     cluster_id: str | None = None
     namespaces: tuple[str, ...] = ()
-    worker_limit: int = Field(default=50, ge=1, le=1000)
+    worker_limit: int = Field(default=20, ge=1, le=1000)
+    """Objects of one kind handled at once (kopf's worker limit, per watched kind and namespace)."""
     drift_interval: float = Field(default=300.0, ge=5.0)
     health_port: int = Field(default=8080, ge=0, le=65535)
     metrics_port: int = Field(default=8081, ge=0, le=65535)
@@ -195,7 +196,7 @@ def _age_seconds(timestamp: str) -> float:
 )
 @click.option("--cluster-id", envvar="SIGNALCRAFT_CLUSTER_ID", default=None, help="Default: kube-system's UID.")
 @click.option("--namespace", "namespaces", multiple=True, envvar="SIGNALCRAFT_NAMESPACES", help="Watch only these.")
-@click.option("--worker-limit", type=int, default=50, show_default=True, help="Objects reconciled concurrently.")
+@click.option("--worker-limit", type=int, default=20, show_default=True, help="Objects of one kind reconciled at once.")
 @click.option("--drift-interval", type=float, default=300.0, show_default=True, help="Seconds between drift checks.")
 @click.option("--health-port", type=int, default=8080, show_default=True, help="Liveness endpoint port (0: off).")
 @click.option("--metrics-port", type=int, default=8081, show_default=True, help="Prometheus metrics port (0: off).")
