@@ -60,18 +60,23 @@ class DriftLoop:
         """One pass; returns how many objects it checked."""
         started = time.perf_counter()
         checked = 0
-        # One fresh listing per collection for the whole pass, however long the pass takes.
-        self.reconciler.observer.snapshot.invalidate()
-        async with asyncio.TaskGroup() as tasks:
-            for kind in self.kinds:
-                for namespace in self.namespaces:
-                    async for body in self.kube.list_resources(kind, namespace):
-                        obj = KubeObject(body)
-                        if body["metadata"].get("deletionTimestamp") or not obj.observed_generation_is_current:
-                            continue
-                        await self.gate.acquire()  # bounds the pass's concurrency before a task exists
-                        tasks.create_task(self._check(kind, body))
-                        checked += 1
+        # One fresh listing per collection for the whole pass, however long the pass takes; let go of it after the
+        # pass (a copy of every SignalCraft object, of no use until the next pass lists afresh).
+        snapshot = self.reconciler.observer.snapshot
+        snapshot.invalidate()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for kind in self.kinds:
+                    for namespace in self.namespaces:
+                        async for body in self.kube.list_resources(kind, namespace):
+                            obj = KubeObject(body)
+                            if body["metadata"].get("deletionTimestamp") or not obj.observed_generation_is_current:
+                                continue
+                            await self.gate.acquire()  # bounds the pass's concurrency before a task exists
+                            tasks.create_task(self._check(kind, body))
+                            checked += 1
+        finally:
+            snapshot.invalidate()
         self.metrics.drift_passes.inc()
         self.metrics.drift_pass_seconds.set(time.perf_counter() - started)
         self.metrics.drift_pass_completed.set(time.time())
