@@ -33,6 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "operator")]
 
 import httpx  # noqa: E402
+from starlette.requests import Request  # noqa: E402  (module level: FastAPI resolves the handlers' annotations here)
+from starlette.responses import Response  # noqa: E402
 from tests.support.api_server import ApiServer, running_api_server  # noqa: E402
 from tests.support.postgres import running_postgres  # noqa: E402
 from tests.support.processes import Program, free_port, wait_until  # noqa: E402
@@ -64,12 +66,11 @@ SCENARIOS = [
 # ---------------------------------------------------------------- the bare endpoint
 
 
-def serve_bare(port: int, bodies: Path) -> None:
-    """Starlette + uvicorn (uvloop, httptools: as `signalcraft api`), no middleware, the real answers' bytes."""
+def serve_bare(port: int, bodies: Path, framework: str) -> None:
+    """uvicorn (uvloop, httptools: as `signalcraft api`) with no middleware answering the real answers' bytes, on
+    plain Starlette routes or, `framework="fastapi"`, on FastAPI routes (the API's framework, nothing of ours)."""
     import uvicorn
     from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
     from starlette.routing import Route
 
     answers = json.loads(bodies.read_text())
@@ -95,24 +96,32 @@ def serve_bare(port: int, bodies: Path) -> None:
     async def health(request: Request) -> Response:
         return Response(b"{}", 200, media_type="application/json")
 
-    app = Starlette(
-        routes=[
-            Route("/v1/escalation-policies/bench-get", get_one),
-            Route("/v1/escalation-policies", listing),
-            Route("/v1/escalation-policies/bench-put", put, methods=["PUT"]),
-            Route("/v1/events", event, methods=["POST"]),
-            Route("/healthz", health),
-        ]
-    )
+    routes = [
+        ("/v1/escalation-policies/bench-get", get_one, "GET"),
+        ("/v1/escalation-policies", listing, "GET"),
+        ("/v1/escalation-policies/bench-put", put, "PUT"),
+        ("/v1/events", event, "POST"),
+        ("/healthz", health, "GET"),
+    ]
+    app: Any
+    if framework == "fastapi":
+        from fastapi import FastAPI
+
+        app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+        for path, handler, method in routes:
+            app.add_api_route(path, handler, methods=[method])
+    else:
+        app = Starlette(routes=[Route(path, handler, methods=[method]) for path, handler, method in routes])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 @contextmanager
-def running_bare(directory: Path, answers: dict[str, Any]) -> Iterator[str]:
+def running_bare(directory: Path, answers: dict[str, Any], framework: str = "starlette") -> Iterator[tuple[str, int]]:
     bodies = directory / "answers.json"
     bodies.write_text(json.dumps(answers))
     port = free_port()
-    program = Program(["--serve-bare", str(port), "--bodies", str(bodies)], directory / "bare.log")
+    argv = ["--serve-bare", str(port), "--bodies", str(bodies), "--framework", framework]
+    program = Program(argv, directory / f"bare-{framework}.log")
     program.executable = sys.executable
     program.argv = ["-m", "bench.api", *program.argv]
     program.start()
@@ -121,7 +130,7 @@ def running_bare(directory: Path, answers: dict[str, Any]) -> Iterator[str]:
         wait_until(lambda: httpx.get(f"{url}/healthz").status_code == 200, timeout=30, what="the bare server")
         assert program.process is not None
         os.sched_setaffinity(program.process.pid, {SERVER_CPU})
-        yield url
+        yield url, program.process.pid
     finally:
         program.stop()
 
@@ -177,20 +186,39 @@ def seed(api: ApiServer, directory: Path) -> tuple[dict[str, Any], dict[str, str
 
 
 @dataclass(frozen=True)
+class Target:
+    url: str
+    env: dict[str, str]
+    pid: int
+    """The server process, whose CPU time per request the table shows (PostgreSQL's own processes not counted)."""
+
+
+@dataclass(frozen=True)
 class Measured:
     rate: float
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float
+    """CPU time of the server process per request answered: unlike req/s, hardly moved by other load on the machine."""
 
 
-def wrk(url: str, scenario: Scenario, env: dict[str, str], duration: float, rate: float | None = None) -> Measured:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(target: Target, scenario: Scenario, duration: float, rate: float | None = None) -> Measured:
     """One wrk run: closed loop, or every connection paced so that all of them together offer `rate` requests/s."""
+    url, env = target.url, target.env
     connections, threads = 16, 2
     run_env = {**os.environ, **env, "SC_LUA_DIR": str(LUA), "SC_RATE": str((rate or 0) / connections)}
     argv = ["taskset", "-c", str(LOAD_CPU), "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s"]
     argv += ["--timeout", "10s", "-s", str(LUA / scenario.script), url + scenario.path]
+    cpu_before = cpu_seconds(target.pid)
     result = subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=duration + 60, check=True)
+    cpu = cpu_seconds(target.pid) - cpu_before
     line = next(line for line in reversed(result.stdout.splitlines()) if line.startswith("{"))
     data = json.loads(line)
     return Measured(
@@ -198,6 +226,7 @@ def wrk(url: str, scenario: Scenario, env: dict[str, str], duration: float, rate
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         errors=data["status_errors"] + data["socket_errors"],
+        cpu_us=1e6 * cpu / max(1, data["requests"]),
     )
 
 
@@ -207,17 +236,18 @@ class Row:
     paced: Measured
 
 
-def measure(targets: dict[str, tuple[str, dict[str, str]]], duration: float) -> dict[str, dict[str, Row]]:
+def measure(targets: dict[str, Target], duration: float) -> dict[str, dict[str, Row]]:
     results: dict[str, dict[str, Row]] = {}
     for scenario in SCENARIOS:
         results[scenario.name] = {}
-        for target, (url, env) in targets.items():
-            wrk(url, scenario, env, 1)  # warm up: connections, caches, statement cache
-            peak = wrk(url, scenario, env, duration)
-            paced = wrk(url, scenario, env, duration, rate=peak.rate / 2)
-            results[scenario.name][target] = Row(peak, paced)
+        for name, target in targets.items():
+            wrk(target, scenario, 1)  # warm up: connections, caches, statement cache
+            peak = wrk(target, scenario, duration)
+            paced = wrk(target, scenario, duration, rate=peak.rate / 2)
+            results[scenario.name][name] = Row(peak, paced)
             print(
-                f"  {scenario.title:<16} {target:<11} {peak.rate:8.0f} req/s  at {peak.rate / 2:6.0f}/s: "
+                f"  {scenario.title:<16} {name:<11} {peak.rate:8.0f} req/s {peak.cpu_us:6.0f} µs CPU/req; "
+                f"at {peak.rate / 2:6.0f}/s: "
                 f"p50 {paced.p50_ms:6.2f} ms  p99 {paced.p99_ms:6.2f} ms  errors {peak.errors + paced.errors}",
                 file=sys.stderr,
             )
@@ -225,7 +255,9 @@ def measure(targets: dict[str, tuple[str, dict[str, str]]], duration: float) -> 
 
 
 def table(results: dict[str, dict[str, Row]], engines: list[str]) -> str:
-    header = ["scenario", "bare req/s", *[f"{engine} req/s (x bare)" for engine in engines]]
+    servers = ["fastapi", *engines]
+    header = ["scenario", "bare req/s", *[f"{server} req/s (x bare)" for server in servers]]
+    header += ["CPU µs/req: " + " / ".join(["bare", *servers])]
     header += ["bare p50/p99 ms @½", *[f"{engine} p50/p99 ms @½" for engine in engines], "goal"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for scenario in SCENARIOS:
@@ -234,11 +266,14 @@ def table(results: dict[str, dict[str, Row]], engines: list[str]) -> str:
         cells = [scenario.title, f"{bare.peak.rate:,.0f}"]
         goal = GOALS[scenario.name]
         met = True
+        for server in servers:
+            ratio = rows[server].peak.rate / bare.peak.rate
+            cells.append(f"{rows[server].peak.rate:,.0f} ({ratio:.2f}x)")
         for engine in engines:
             ratio = rows[engine].peak.rate / bare.peak.rate
             met = met and (goal is None or ratio >= goal) and rows[engine].paced.p99_ms <= P99_BUDGET_MS
             met = met and rows[engine].peak.errors + rows[engine].paced.errors == 0
-            cells.append(f"{rows[engine].peak.rate:,.0f} ({ratio:.2f}x)")
+        cells.append(" / ".join(f"{rows[server].peak.cpu_us:,.0f}" for server in ["bare", *servers]))
         cells.append(f"{bare.paced.p50_ms:.2f} / {bare.paced.p99_ms:.2f}")
         cells += [f"{rows[engine].paced.p50_ms:.2f} / {rows[engine].paced.p99_ms:.2f}" for engine in engines]
         wanted = f"≥ {goal}x, " if goal is not None else ""
@@ -254,16 +289,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements here")
     parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--bodies", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--framework", default="starlette", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare is not None:
-        serve_bare(args.serve_bare, args.bodies)
+        serve_bare(args.serve_bare, args.bodies, args.framework)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: make tools (tools/system-packages.sh) installs Debian's wrk")
     directory = Path(tempfile.mkdtemp(prefix="signalcraft-bench-api-"))
     unlimited = ["--rate-limit", "1000000", "--events-rate-limit", "1000000"]
     with ExitStack() as stack:
-        targets: dict[str, tuple[str, dict[str, str]]] = {}
+        targets: dict[str, Target] = {}
         answers: dict[str, Any] | None = None
         for engine in args.engines:
             url = None
@@ -273,20 +309,32 @@ def main() -> None:
             os.sched_setaffinity(api.process.pid, {SERVER_CPU})
             seeded, files = seed(api, directory / engine)
             answers = answers or seeded
-            targets[engine] = (api.url, {"SC_KEY": api.admin_key, **files})
+            targets[engine] = Target(api.url, {"SC_KEY": api.admin_key, **files}, api.process.pid)
         assert answers is not None
         bare = stack.enter_context(running_bare(directory, answers))
-        first_files = next(iter(targets.values()))[1]
-        targets = {"bare": (bare, {key: value for key, value in first_files.items() if key != "SC_KEY"}), **targets}
+        bare_fastapi = stack.enter_context(running_bare(directory, answers, "fastapi"))
+        first = next(iter(targets.values())).env
+        unauthenticated = {key: value for key, value in first.items() if key != "SC_KEY"}
+        targets = {
+            "bare": Target(bare[0], unauthenticated, bare[1]),
+            "fastapi": Target(bare_fastapi[0], unauthenticated, bare_fastapi[1]),
+            **targets,
+        }
         print(
             f"wrk -t2 -c16, {args.duration:.0f} s per run; {os.cpu_count()} cores ({platform.processor() or 'cpu'}); "
-            f"Python {platform.python_version()}; server on core {SERVER_CPU}, wrk on core {LOAD_CPU}",
+            f"Python {platform.python_version()}; server on core {SERVER_CPU}, wrk on core {LOAD_CPU}; "
+            f"load average {os.getloadavg()[0]:.2f} before the run",
             file=sys.stderr,
         )
         started = time.monotonic()
         results = measure(targets, args.duration)
     print(table(results, args.engines))
-    print(f"\n({time.monotonic() - started:.0f} s of measurement; ratios are to the bare endpoint of the same run)")
+    print(
+        f"\n({time.monotonic() - started:.0f} s of measurement, load average {os.getloadavg()[0]:.2f} at the end; "
+        "ratios are to the bare Starlette endpoint of the same run; bare FastAPI is the same endpoint on FastAPI "
+        "routes, so the gap splits into framework and SignalCraft's own work; CPU is the server process's time per "
+        "request at the maximum rate)"
+    )
     if args.json is not None:
         args.json.write_text(
             json.dumps(

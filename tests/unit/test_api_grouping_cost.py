@@ -37,11 +37,11 @@ async def steps_for(db: Storage, events: list[AlertEvent]) -> int:
 
     assert isinstance(db.engine, SqliteEngine)
     writer = db.engine.writer.raw  # every write statement runs on the writer connection
-    await writer.set_progress_handler(step, 100)
+    writer.set_progress_handler(step, 100)
     try:
         await ingest(db, events)
     finally:
-        await writer.set_progress_handler(None, 100)
+        writer.set_progress_handler(None, 100)
     return counted[0]
 
 

@@ -12,19 +12,20 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from signalcraft.api.accounts import ApiKey, ApiKeyCreate, CreatedApiKey, ServiceAccount, ServiceAccountCreate
 from signalcraft.server.auth import held_scopes, issue_key, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.resources import decode_cursor, encode_cursor
 from signalcraft.server.storage import Row
 
-router = APIRouter(tags=["service-accounts"])
+router = PrefixRouter(tags=["service-accounts"])
 
 
 class ServiceAccountPage(BaseModel):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,12 +21,13 @@ from signalcraft.api.specs import Severity
 from signalcraft.server import routing, ticketing
 from signalcraft.server.auth import new_id, now_text
 from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.resources import decode_cursor, encode_cursor, filter_binding, utc_text
 from signalcraft.server.storage import GroupFilter, Row, Session, Storage, dumps
 
-router = APIRouter(tags=["alert-groups"])
+router = PrefixRouter(tags=["alert-groups"])
 
 
 class AlertGroupPage(BaseModel):

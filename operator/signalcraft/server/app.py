@@ -92,6 +92,9 @@ def create_app(
         version=API_VERSION,
         lifespan=lifespan,
         description="SignalCraft API v1: service accounts, idempotent CRUD of configuration, alert ingestion.",
+        # The server exports Prometheus metrics (/metrics) and no OpenTelemetry: FastAPI's own telemetry would only
+        # look for an OpenTelemetry provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.signalcraft = AppState(
         db=db,
@@ -125,7 +128,7 @@ def create_app(
 
     authenticated = [Depends(require_principal)]
     documented = problem_responses(400, 401, 403, 404, 409, 412, 422, 429, 503)
-    for router in (accounts.router, alerts.router, resources.router, ui_invites.router):
+    for router in (accounts.router, alerts.router, *resources.routers, ui_invites.router):
         app.include_router(router, dependencies=authenticated, responses=documented)
     app.include_router(events.router)
     app.include_router(webhooks.router, responses=problem_responses(503))
@@ -148,10 +151,17 @@ def create_app(
                 "description": "Unprocessable: e.g. unsafe-number (NaN, ±Infinity, an integer beyond ±(2^53-1))",
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
             }
-            for operations in document.get("paths", {}).values():
+            # ... and 400 invalid-unicode as problem+json, also where the operation's own 400s have another shape
+            # (the PagerDuty path), except on the webhook paths, which repair such text instead.
+            problem = {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+            for path, operations in document.get("paths", {}).items():
                 for method, operation in operations.items():
                     if method in {"post", "put", "patch"}:
-                        operation.setdefault("responses", {}).setdefault("422", unsafe)
+                        responses = operation.setdefault("responses", {})
+                        responses.setdefault("422", unsafe)
+                        if not path.startswith(("/api/v1/webhooks/", "/api/webhooks/")):
+                            invalid = responses.setdefault("400", {"description": "Bad Request"})
+                            invalid.setdefault("content", {}).setdefault("application/problem+json", problem)
             document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             document["security"] = [{"bearer": []}]
             app.openapi_schema = document

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -35,11 +35,12 @@ from signalcraft.api.specs import Severity
 from signalcraft.server.alerts import ingest
 from signalcraft.server.auth import new_id
 from signalcraft.server.context import state_of
+from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import MEDIA_TYPE, Problem, pointer, problem_response
 from signalcraft.server.storage import InvalidText, Row, Storage
 
-router = APIRouter(tags=["events"])
+router = PrefixRouter(tags=["events"])
 
 
 class EventProblem(Exception):

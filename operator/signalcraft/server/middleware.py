@@ -41,27 +41,33 @@ class RequestTooLarge(Exception):
     """The body grew past MAX_REQUEST_BYTES while it was being read."""
 
 
-def unsafe_number(body: bytes) -> Problem | None:
-    """The refusal of a JSON body holding NaN, ±Infinity or an integer beyond ±(2^53-1), whatever its Content-Type
-    (SNS posts JSON as text/plain); None for any other body, JSON or not (the route's own validation answers)."""
+def refusal(body: bytes, *, check_text: bool) -> Problem | None:
+    """Why a JSON body is refused before any route sees it, parsed once for both checks; None for any other body,
+    JSON or not (the route's own validation answers).
+
+    A JSON document holding NaN, ±Infinity or an integer beyond ±(2^53-1) is refused whatever its Content-Type (SNS
+    posts JSON as text/plain). With `check_text`: JSON may escape lone UTF-16 surrogates ("\\ud800"), which no UTF-8
+    text holds, and NUL ("\\u0000"), which PostgreSQL's text refuses: both are refused whatever the engine, so that
+    SQLite and PostgreSQL answer alike."""
     if body.lstrip()[:1] not in (b"{", b"["):
-        return None
+        return INVALID_UNICODE if check_text and _unstorable(_decoded(body)) else None
     try:
-        wire.loads(body)
+        decoded = wire.loads(body)
     except wire.UnsafeNumber as exc:
         return Problem(422, "unsafe-number", f"{exc}; numbers must be finite, integers within ±(2^53-1)")
     except ValueError:
         return None
-    return None
+    return INVALID_UNICODE if check_text and _unstorable(decoded) else None
 
 
-def has_unstorable_text(body: bytes) -> bool:
-    """JSON may escape lone UTF-16 surrogates ("\\ud800"), which no UTF-8 text holds, and NUL ("\\u0000"), which
-    PostgreSQL's text refuses: both are refused whatever the engine, so that SQLite and PostgreSQL answer alike."""
+def _decoded(body: bytes) -> Any:
     try:
-        decoded = json.loads(body)
+        return json.loads(body)
     except ValueError:
-        return False  # not JSON at all: the route's own validation answers that
+        return None  # not JSON at all: the route's own validation answers that
+
+
+def _unstorable(decoded: Any) -> bool:
     pending: list[Any] = [decoded]
     while pending:
         value = pending.pop()
@@ -114,17 +120,10 @@ class ApiMiddleware:
             content_type = headers.get("content-type", "")
             if scope["method"] in {"POST", "PUT", "PATCH"} and not content_type.startswith(_NOT_JSON):
                 body, receive = await _buffered(receive)
-                refusal = unsafe_number(body)
-                if refusal is not None:
-                    await problem_response(refusal, Request(scope))(scope, receive, send_with_headers)
-                    return
-                if (
-                    "json" in content_type
-                    and b"\\u" in body
-                    and not scope["path"].startswith(_REPAIRED_PATHS)
-                    and has_unstorable_text(body)
-                ):
-                    await problem_response(INVALID_UNICODE, Request(scope))(scope, receive, send_with_headers)
+                check_text = "json" in content_type and b"\\u" in body and not scope["path"].startswith(_REPAIRED_PATHS)
+                refused = refusal(body, check_text=check_text)
+                if refused is not None:
+                    await problem_response(refused, Request(scope))(scope, receive, send_with_headers)
                     return
             await self.app(scope, receive, send_with_headers)
         except RequestTooLarge:

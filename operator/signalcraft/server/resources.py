@@ -35,11 +35,15 @@ from signalcraft.api.specs import LABEL_KEY_PATTERN, NAME_PATTERN, WorkspaceSpec
 from signalcraft.server import ticketing
 from signalcraft.server.auth import Principal, new_id, now_text
 from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.storage import LabelTerm, ResourceFilter, Row, Session, dumps
 
-router = APIRouter()
+router = PrefixRouter()
+"""Operations beyond the five of every collection (the integration's connection, the workspace)."""
+collection_routers: list[APIRouter] = []
+"""One router per collection, so a request is matched only against its own collection's operations."""
 NewName = Annotated[
     str,
     Path(
@@ -488,6 +492,8 @@ def _register(collection: Collection) -> None:
     )
     path = f"/v1/{collection.name}/{{name}}"
     tags: list[str | Enum] = [collection.name]
+    collection_router = PrefixRouter()
+    collection_routers.append(collection_router)
 
     async def put(
         request: Request,
@@ -557,7 +563,7 @@ def _register(collection: Collection) -> None:
         )
 
     kind = collection.kind
-    router.add_api_route(
+    collection_router.add_api_route(
         path,
         _typed(put, write=write_model),
         methods=["PUT"],
@@ -567,7 +573,7 @@ def _register(collection: Collection) -> None:
         operation_id=f"put{kind}",
         summary=f"Create (201) or replace (200) a {kind}; If-None-Match: * creates only, If-Match guards (412)",
     )
-    router.add_api_route(
+    collection_router.add_api_route(
         path,
         get,
         methods=["GET"],
@@ -577,7 +583,7 @@ def _register(collection: Collection) -> None:
         operation_id=f"get{kind}",
         summary=f"Read a {kind} (strong ETag; If-None-Match gives 304)",
     )
-    router.add_api_route(
+    collection_router.add_api_route(
         path,
         delete,
         methods=["DELETE"],
@@ -586,7 +592,7 @@ def _register(collection: Collection) -> None:
         operation_id=f"delete{kind}",
         summary=f"Delete a {kind} (409 in-use while referenced; a managed one only by its manager)",
     )
-    router.add_api_route(
+    collection_router.add_api_route(
         f"{path}:release",
         release,
         methods=["POST"],
@@ -595,7 +601,7 @@ def _register(collection: Collection) -> None:
         operation_id=f"release{kind}",
         summary=f"The current manager gives the {kind} up: it stays, unmanaged, for anyone to adopt",
     )
-    router.add_api_route(
+    collection_router.add_api_route(
         f"/v1/{collection.name}",
         listing,
         methods=["GET"],
@@ -725,3 +731,7 @@ async def reset_workspace(
         stored = await tx.resources.get(WORKSPACE.name, WORKSPACE_NAME)
     assert stored is not None
     return resource_response(stored)
+
+
+routers: list[APIRouter] = [*collection_routers, router]
+"""Every router of this module, for the application to include."""

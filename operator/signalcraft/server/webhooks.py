@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from signalcraft.api.alerts import AlertStatus
@@ -26,10 +26,11 @@ from signalcraft.server import ticketing
 from signalcraft.server.alerts import ingest, set_group_status
 from signalcraft.server.auth import now_text
 from signalcraft.server.context import AppState, state_of
+from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.problems import Problem, problem_responses
 
 log = logging.getLogger("signalcraft.webhooks")
-router = APIRouter(responses=problem_responses(400, 401, 403, 404, 413))
+router = PrefixRouter(responses=problem_responses(400, 401, 403, 404, 413))
 
 
 async def _integration(request: Request, source: str, token: str) -> tuple[str, dict[str, object], dict[str, str]]:

@@ -6,14 +6,15 @@ replaces the old. Machines keep using API keys; this is how people get in.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel
 
 from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.problems import Problem
 from signalcraft.server.ui import people, store
 
-router = APIRouter(tags=["users"])
+router = PrefixRouter(tags=["users"])
 
 
 class Invite(BaseModel):

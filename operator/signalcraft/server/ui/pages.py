@@ -16,17 +16,18 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from signalcraft.api.specs import IntegrationType
 from signalcraft.server import atlassian, ticketing
 from signalcraft.server.context import state_of
+from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.ui import catalog, examples, guides, people, store, wizard
 from signalcraft.server.ui.api import Api, ApiProblem
 from signalcraft.server.ui.web import render
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = PrefixRouter(prefix="/ui", include_in_schema=False)
 LOGIN_LIMITER = people.LoginLimiter()
 READ_ONLY_KINDS = {"kubernetes": "the Kubernetes operator", "terraform": "Terraform"}
 
