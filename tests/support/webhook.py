@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -109,8 +109,18 @@ class Alertmanager:
         self.fire(*({**alert, "endsAt": now} for alert in alerts))
 
 
+class Receiver(Protocol):
+    """Where Alertmanager sends its notifications (`/alertmanager` below `url`, with `token` as Bearer)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def token(self) -> str: ...
+
+
 @contextmanager
-def running_alertmanager(workdir: Path, webhook: WebhookProcess) -> Iterator[Alertmanager]:
+def running_alertmanager(workdir: Path, webhook: Receiver) -> Iterator[Alertmanager]:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "token").write_text(webhook.token)
     config = {

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ from signalcraft.ingest.spool import DEFAULT_CAPACITY_BYTES, Spool, connect, lis
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 TOKEN_ENV = "SIGNALCRAFT_WEBHOOK_TOKEN"  # noqa: S105 - the variable's name, not a token
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread waiting for the GIL waits before the running one must hand it over (see `webhook`)."""
 
 
 @click.group("webhook", invoke_without_command=True)
@@ -164,6 +167,10 @@ def webhook(  # noqa: PLR0917 - click passes every option
         spool_path, capacity=spool_capacity, capacity_bytes=spool_capacity_bytes, group_commit=not no_group_commit
     )
     app = create_webhook_app(config, spool, None if no_forward else connect)
+    # The spool's SQLite calls run in threads and take the GIL back after every statement; while the event loop is
+    # busy parsing requests each take waits up to one switch interval (5 ms by default), and every waiting request's
+    # answer with it. A shorter interval bounds that wait; it costs nothing while no other thread wants the GIL.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
