@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -88,6 +89,12 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def _reader(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    db.execute("PRAGMA query_only=1")
+    return db
+
+
 def _upgrade(db: sqlite3.Connection) -> None:
     """Add the newer columns, and rewrite entries of the earlier format (a whole `{"events": [...]}` body each)."""
     for table, columns in ADDED_COLUMNS.items():
@@ -150,6 +157,10 @@ class Spool:
         self.capacity_bytes = capacity_bytes
         self.group_commit = group_commit
         self._db: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        """A second connection for the forwarder's reads: in WAL mode they see every committed entry and never wait
+        for (nor hold up) the writer, whose group commits then wait only for other writes."""
+        self._reading = threading.Lock()
         self._pending: asyncio.Queue[Pending] = asyncio.Queue()
         self._pending_entries = 0
         self._pending_bytes = 0
@@ -169,6 +180,7 @@ class Spool:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await asyncio.to_thread(connect, self.path)
+        self._reader = await asyncio.to_thread(_reader, self.path)
         self._depth, self._bytes, self._dead = await asyncio.to_thread(self._count)
         self._writer = asyncio.create_task(self._write_batches(), name="spool-writer")
 
@@ -192,6 +204,9 @@ class Spool:
             _, done = self._pending.get_nowait()
             if not done.done():
                 done.set_exception(SpoolUnavailableError("the spool closed before this entry was stored"))
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -304,19 +319,25 @@ class Spool:
             f"SELECT id, key, {payload}, created_at, attempts, lane, events, length(payload) "  # noqa: S608
             "FROM entries ORDER BY id LIMIT ?"
         )
-        async with self._lock:
-            rows = await asyncio.to_thread(lambda: self.db.execute(sql, (limit,)).fetchall())
-            if len(rows) < limit:
-                # The whole spool is in view: recount (entries may have come back from the dead-letter CLI).
-                self._depth, self._bytes = len(rows), sum(row[7] for row in rows)
+        rows = await asyncio.to_thread(self._read, sql, (limit,))
+        if len(rows) < limit and (len(rows), sum(row[7] for row in rows)) != (self._depth, self._bytes):
+            # The whole spool is in view and the counts differ: entries may have come back from the dead-letter
+            # CLI, or a commit happened meanwhile. Count again where no write can happen in between.
+            async with self._lock:
+                self._depth, self._bytes, self._dead = await asyncio.to_thread(self._count)
         return [Entry(*row) for row in rows]
+
+    def _read(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        if self._reader is None:
+            raise SpoolUnavailableError("the spool is not open")
+        with self._reading:
+            return self._reader.execute(sql, args).fetchall()
 
     async def load(self, entries: Sequence[Entry]) -> list[Entry]:
         """`entries` with their payloads (those still in the spool)."""
         ids = [entry.id for entry in entries]
         sql = f"SELECT id, payload FROM entries WHERE id IN ({','.join('?' * len(ids))})"  # noqa: S608
-        async with self._lock:
-            rows = dict(await asyncio.to_thread(lambda: self.db.execute(sql, ids).fetchall()))
+        rows = dict(await asyncio.to_thread(self._read, sql, ids))
         return [replace(entry, payload=rows[entry.id]) for entry in entries if entry.id in rows]
 
     async def wait_for_append(self, at_most: float) -> None:
@@ -384,11 +405,8 @@ class Spool:
         return [(letter.key, letter.reason) for letter in letters]
 
     async def oldest_age(self) -> float:
-        async with self._lock:
-            row = await asyncio.to_thread(
-                lambda: self.db.execute("SELECT created_at FROM entries ORDER BY id LIMIT 1").fetchone()
-            )
-        return 0.0 if row is None or row[0] is None else max(0.0, time.time() - float(row[0]))
+        rows = await asyncio.to_thread(self._read, "SELECT created_at FROM entries ORDER BY id LIMIT 1", ())
+        return 0.0 if not rows or rows[0][0] is None else max(0.0, time.time() - float(rows[0][0]))
 
 
 def list_dead_letters(db: sqlite3.Connection) -> list[DeadLetter]:
