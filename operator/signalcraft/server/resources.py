@@ -17,10 +17,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
+from json.encoder import encode_basestring
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
 
 from signalcraft.api.collections import COLLECTIONS, WORKSPACE, WORKSPACE_NAME, Collection
@@ -138,8 +138,50 @@ def serialize(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _json(value: Any) -> str:
+    """JSON as JSONResponse renders it (UTF-8, compact); strings, integers and null straight away."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) is int:
+        return str(value)
+    return _ENCODER.encode(value)
+
+
+def _stored_json(text: str | None) -> str:
+    """A JSON column that only `dumps` writes (spec, labels, manager: compact, keys sorted, ASCII) as JSONResponse
+    renders its value: a parse keeps that order, so text without `\\u` escapes renders as itself and is copied
+    instead of parsed and dumped again."""
+    if text is None:
+        return "null"
+    if text.isascii() and "\\u" not in text:
+        return text
+    return _json(json.loads(text))
+
+
+def serialized(row: Mapping[str, Any]) -> str:
+    """`serialize(row)` rendered as JSONResponse renders it, byte for byte, parsing only `status` (which the database's
+    JSON functions also write, in their own layout)."""
+    return (
+        f'{{"name":{_json(row["name"])},"id":{_json(row["id"])},"display_name":{_json(row["display_name"])},'
+        f'"description":{_json(row["description"])},"labels":{_stored_json(row["labels"])},'
+        f'"manager":{_stored_json(row["manager"] or None)},"spec":{_stored_json(row["spec"])},'
+        f'"status":{_json(json.loads(row["status"]))},"version":{_json(row["version"])},'
+        f'"created_at":{_json(row["created_at"])},"updated_at":{_json(row["updated_at"])}}}'
+    )
+
+
 def resource_response(row: Mapping[str, Any], status_code: int = 200) -> Response:
-    return JSONResponse(serialize(row), status_code=status_code, headers={"ETag": _etag(row["version"])})
+    return Response(
+        serialized(row).encode(),
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": _etag(row["version"])},
+    )
 
 
 # ------------------------------------------------------------------ references and ownership
@@ -409,7 +451,9 @@ async def list_resources(
     )
     rows = await state_of(request).db.resources.page(collection.name, where, limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["name"], binding) if len(rows) > limit else None
-    return JSONResponse({"items": [serialize(row) for row in rows[:limit]], "next_cursor": next_cursor})
+    items = ",".join(serialized(row) for row in rows[:limit])
+    body = f'{{"items":[{items}],"next_cursor":{_json(next_cursor)}}}'
+    return Response(body.encode(), media_type="application/json")
 
 
 @router.get(

@@ -51,6 +51,15 @@ TEXT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.UntranslatableCharacterError,
 )
 FAILURES: tuple[type[BaseException], ...] = (asyncpg.PostgresError, *UNAVAILABLE)
+RETRYABLE: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+)
+"""Failures inside a transaction that say nothing about the request: answered 503, the same request may be retried."""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -155,6 +164,10 @@ class PostgresEngine:
         self._reader: PostgresReader | None = None
         self._write_lock = asyncio.Lock()
         """This process's exclusive writers queue here, so they hold one pooled connection, not one each."""
+        self._group_connection: RawConnection | None = None
+        """The connection of the open group transaction (write lock taken; finished requests wait for its COMMIT)."""
+        self._group: list[asyncio.Future[None]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         self._pool = await asyncpg.create_pool(
@@ -164,6 +177,8 @@ class PostgresEngine:
         await self.migrate()
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
         self._pool = None
@@ -198,39 +213,119 @@ class PostgresEngine:
 
     @asynccontextmanager
     async def transaction(self, *, exclusive: bool = True) -> AsyncIterator[Connection]:
-        if exclusive:
-            try:
-                async with asyncio.timeout(self.busy_timeout):
-                    await self._write_lock.acquire()
-            except TimeoutError:
-                raise StorageUnavailable("the write lock is taken; retry shortly") from None
+        if not exclusive:
+            async with self._own_transaction() as db:
+                yield db
+            return
         try:
-            async with self._connection() as raw:
-                await self._begin(raw, exclusive)
-                db = PostgresConnection(raw)
-                try:
-                    yield db
-                except (
-                    asyncpg.exceptions.LockNotAvailableError,
-                    asyncpg.exceptions.QueryCanceledError,
-                    asyncpg.exceptions.SerializationError,
-                    asyncpg.exceptions.DeadlockDetectedError,
-                    asyncpg.exceptions.PostgresConnectionError,
-                    asyncpg.exceptions.InterfaceError,
-                ) as exc:
-                    await self._rollback(raw)
+            async with asyncio.timeout(self.busy_timeout):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise StorageUnavailable("the write lock is taken; retry shortly") from None
+        committed: asyncio.Future[None] | None = None
+        try:
+            raw = await self._join_group()
+            db = PostgresConnection(raw)
+            try:
+                yield db
+            except BaseException as exc:
+                await self._undo_request(raw)
+                if isinstance(exc, RETRYABLE):
                     raise StorageUnavailable("the database could not finish the transaction") from exc
-                except BaseException:
-                    await self._rollback(raw)
-                    raise
-                try:
-                    await raw.execute("COMMIT")
-                except FAILURES as exc:
-                    await self._rollback(raw)
-                    raise StorageUnavailable("the database could not commit; nothing was written") from exc
+                raise
+            try:
+                await raw.execute("RELEASE SAVEPOINT request")
+            except FAILURES as exc:
+                await self._end_group(raw, StorageUnavailable("the database could not finish the transaction"))
+                raise StorageUnavailable("the database could not finish the transaction") from exc
+            committed = asyncio.get_running_loop().create_future()
+            self._group.append(committed)
+            if self._committer is None:
+                self._committer = asyncio.create_task(self._commit_group(), name="postgres-group-commit")
         finally:
-            if exclusive:
-                self._write_lock.release()
+            self._write_lock.release()
+        assert committed is not None
+        await asyncio.shield(committed)
+
+    async def _join_group(self) -> RawConnection:
+        """The group's connection inside its transaction (begun, write lock taken), at a fresh savepoint."""
+        if self._group_connection is not None:
+            try:
+                await self._group_connection.execute("SAVEPOINT request")
+            except FAILURES as exc:
+                await self._end_group(self._group_connection, StorageUnavailable("the database connection failed"))
+                raise StorageUnavailable("the database could not start the transaction") from exc
+            return self._group_connection
+        try:
+            raw = await self.pool.acquire(timeout=self.busy_timeout)
+        except UNAVAILABLE as exc:
+            raise StorageUnavailable("no database connection is free") from exc
+        try:
+            await self._begin(raw, True, then="; SAVEPOINT request")
+        except BaseException:
+            await self.pool.release(raw)
+            raise
+        self._group_connection = raw
+        return raw
+
+    async def _undo_request(self, raw: RawConnection) -> None:
+        """Back to this request's savepoint; with no earlier request of the group waiting, end the transaction (so the
+        write lock is not held until the next write); if that fails, the whole group fails."""
+        if not self._group:
+            await self._end_group(raw, None)
+            return
+        try:
+            await raw.execute("ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request")
+        except FAILURES:
+            await self._end_group(raw, StorageUnavailable("the database rolled the transaction back"))
+
+    async def _end_group(self, raw: RawConnection, error: StorageUnavailable | None) -> None:
+        """Roll the group's transaction back, give its connection back, fail its waiting requests with `error`."""
+        await self._rollback(raw)
+        self._group_connection = None
+        await self.pool.release(raw)
+        group, self._group = self._group, []
+        for waiter in group:
+            if not waiter.done():
+                waiter.set_exception(error or StorageUnavailable("the database rolled the transaction back"))
+
+    async def _commit_group(self) -> None:
+        """COMMIT once the transactions already queued for the writer have joined the group."""
+        async with self._write_lock:
+            self._committer = None
+            raw, group = self._group_connection, self._group
+            if raw is None or not group:
+                return
+            try:
+                await raw.execute("COMMIT")
+            except FAILURES:
+                await self._end_group(raw, StorageUnavailable("the database could not commit; nothing was written"))
+                return
+            self._group_connection, self._group = None, []
+            await self.pool.release(raw)
+            for waiter in group:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    @asynccontextmanager
+    async def _own_transaction(self) -> AsyncIterator[Connection]:
+        """A transaction on a connection of its own, without the write lock (claims with SKIP LOCKED)."""
+        async with self._connection() as raw:
+            await self._begin(raw, False)
+            db = PostgresConnection(raw)
+            try:
+                yield db
+            except RETRYABLE as exc:
+                await self._rollback(raw)
+                raise StorageUnavailable("the database could not finish the transaction") from exc
+            except BaseException:
+                await self._rollback(raw)
+                raise
+            try:
+                await raw.execute("COMMIT")
+            except FAILURES as exc:
+                await self._rollback(raw)
+                raise StorageUnavailable("the database could not commit; nothing was written") from exc
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[RawConnection]:
@@ -243,12 +338,12 @@ class PostgresEngine:
         finally:
             await self.pool.release(raw)
 
-    async def _begin(self, raw: RawConnection, exclusive: bool) -> None:
+    async def _begin(self, raw: RawConnection, exclusive: bool, then: str = "") -> None:
         # One round trip (simple query protocol): begin, bound the lock wait, take the write lock.
         wait = f"SET LOCAL lock_timeout = '{int(self.busy_timeout * 1000)}ms'"
         lock = f"; SELECT pg_advisory_xact_lock({WRITE_LOCK})" if exclusive else ""
         try:
-            await raw.execute(f"BEGIN; {wait}{lock}")
+            await raw.execute(f"BEGIN; {wait}{lock}{then}")
         except UNAVAILABLE as exc:
             await self._rollback(raw)
             raise StorageUnavailable("another process holds the database's write lock") from exc
