@@ -166,6 +166,8 @@ def create_webhook_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await spool.open()
+        if forwarder is not None:
+            forwarder.prepare()
         await supervisor.start()
         try:
             yield

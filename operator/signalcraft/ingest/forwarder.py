@@ -207,6 +207,11 @@ class Forwarder:
         jittered = exponential * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not secrecy
         return max(retry_after or 0.0, jittered)
 
+    def prepare(self) -> None:
+        """Build the API client now, before requests arrive: the first one imports the HTTP transport and loads the
+        CA bundle, a few hundred milliseconds the event loop would otherwise spend while senders wait."""
+        self._client()
+
     def _client(self) -> SignalCraftClient:
         if self._api is None:
             self._api = self.connect()
