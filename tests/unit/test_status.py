@@ -173,6 +173,19 @@ def test_repeated_failure_posts_no_second_event_and_rewrites_no_status() -> None
     assert again.retry_after >= 8
 
 
+def test_a_failure_on_a_new_generation_records_it_without_a_second_event() -> None:
+    """The same failure already recorded (say by a drift check) for the previous generation: the status is written
+    again for the new one, so observedGeneration follows the spec; the Event is not repeated."""
+    first = run(None, failure=problem(503))
+    recorded = obj(first.status_patch, generation=3)
+    again = compute_status(PassResult(recorded, NOW, "alert-policies", "ns.p", None, failure=problem(503), retry=0))
+    assert again.events == []
+    assert again.status_patch["observedGeneration"] == 3
+    synced = {c["type"]: c for c in again.status_patch["conditions"]}["Synced"]
+    assert (synced["status"], synced["observedGeneration"]) == ("False", 3)
+    assert again.retry_after is not None
+
+
 def test_drift_report_event_only_when_the_fields_change() -> None:
     current = synced_status(driftedFields=["/a"])
     outcome = run(ActionType.REPORT_DRIFT, current=current, action_fields={"differences": ("/a",)})

@@ -199,8 +199,9 @@ def transient(obj: KubeObject, now: str, reason: str, message: str, delay: float
         ConditionUpdate(ConditionType.STALLED, False, reason),
     ]
     outcome = _transition(obj, now, updates, EventRecord("Warning", "SyncFailed", message), ConditionType.SYNCED)
-    # A retry's message only differs in its countdown: do not rewrite the status for that alone.
-    if cond.reason_of(obj.conditions, ConditionType.SYNCED) == reason:
+    # A retry's message only differs in its countdown: do not rewrite the status for that alone. A new generation
+    # is written, though: observedGeneration must follow the spec even when the failure is the same.
+    if cond.reason_of(obj.conditions, ConditionType.SYNCED) == reason and obj.observed_generation_is_current:
         outcome.status_patch = {}
     outcome.retry_after = delay
     outcome.retry_reason = message
