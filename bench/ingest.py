@@ -308,7 +308,7 @@ def fire(alertmanager: Alertmanager, name: str, *steps: Callable[[], bool]) -> l
     alertmanager.fire({"labels": labels, "startsAt": datetime.now(UTC).isoformat()})
     took = []
     for step in steps:
-        wait_until(step, timeout=60, interval=0.002)
+        wait_until(step, timeout=60, interval=0.005)
         took.append(time.perf_counter() - fired)
     return took
 
