@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from tests.support.payloads import PAYLOADS
-from tests.support.processes import free_port, serving_in_thread
+from tests.support.processes import free_port, serving_in_thread, wait_until
 from tests.support.sns import FakeSns, fake_sns
 
+from signalcraft.api import SignalCraftClient
 from signalcraft.ingest.app import WebhookConfig, create_webhook_app
 from signalcraft.ingest.config import ConfigError, Integration, load_integrations, secret
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
@@ -58,10 +59,15 @@ class Webhook:
 
 
 @contextmanager
-def serve(tmp_path: Path, config: WebhookConfig, capacity: int = 1000) -> Iterator[Webhook]:
+def serve(
+    tmp_path: Path,
+    config: WebhookConfig,
+    capacity: int = 1000,
+    connect: Callable[[], SignalCraftClient] | None = None,
+) -> Iterator[Webhook]:
     spool_path = tmp_path / "spool.db"
     port = free_port()
-    app = create_webhook_app(config, Spool(spool_path, capacity=capacity), None)
+    app = create_webhook_app(config, Spool(spool_path, capacity=capacity), connect)
     with serving_in_thread(app, port):
         yield Webhook(f"http://127.0.0.1:{port}", spool_path)
 
@@ -324,3 +330,24 @@ def test_both_front_doors_share_the_subscription_rule_and_the_sender_cannot_skip
         ).read_bytes()
         problem(httpx.post(url, params={"token": "sns-token"}, content=bridged), 401, "unauthenticated")
         assert running.stored() == []
+
+
+def test_an_api_client_that_cannot_be_built_does_not_keep_the_webhook_from_accepting(tmp_path: Path) -> None:
+    """The forwarder's client is built at start-up (so the first senders do not wait for it); when that fails, the
+    webhook still starts and spools, and the supervisor restarts the forwarder, which meets the same error."""
+    attempts: list[int] = []
+
+    def connect() -> SignalCraftClient:
+        attempts.append(1)
+        raise ValueError("no usable API URL")
+
+    config = single(tmp_path, restart_backoff=(0.05, 0.05))
+    with serve(tmp_path, config, connect=connect) as running:
+        assert running.post("/alertmanager", FIRING).status_code == 202
+        assert len(running.stored()) == 1
+
+        def restarted() -> bool:
+            return running.metric("signalcraft_webhook_task_restarts_total", task="forwarder") >= 1
+
+        wait_until(restarted, timeout=30, what="the forwarder restarted")
+    assert len(attempts) >= 2, "once at start-up, again inside the supervised forwarder"

@@ -209,8 +209,13 @@ class Forwarder:
 
     def prepare(self) -> None:
         """Build the API client now, before requests arrive: the first one imports the HTTP transport and loads the
-        CA bundle, a few hundred milliseconds the event loop would otherwise spend while senders wait."""
-        self._client()
+        CA bundle, a few hundred milliseconds the event loop would otherwise spend while senders wait. A client that
+        cannot be built does not stop the webhook from starting: the forwarder meets the error again, supervised."""
+        try:
+            self._client()
+        except Exception as exc:  # raised again in the forwarder, where the supervisor restarts it
+            # Only the kind: a refused header value would put the API key in the message.
+            log.error("cannot build the API client yet (%s); the forwarder retries", type(exc).__name__)
 
     def _client(self) -> SignalCraftClient:
         if self._api is None:
