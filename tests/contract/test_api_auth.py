@@ -36,6 +36,24 @@ def test_missing_wrong_and_revoked_keys_get_the_same_401(api: ApiServer, admin: 
     assert all(body == bodies[0] for body in bodies), "401 bodies must not reveal why a key was refused"
 
 
+def test_every_operation_but_the_events_api_needs_a_key(api: ApiServer) -> None:
+    """Authentication is part of every operation the OpenAPI document does not mark open (`security: []`), whichever
+    router or route class carries it."""
+    document = httpx.get(f"{api.url}/openapi.json").json()
+    checked = 0
+    for path, operations in document["paths"].items():
+        if path.startswith("/api/"):
+            continue  # webhook routes authenticate by their own token
+        for method, operation in operations.items():
+            if operation.get("security") == []:
+                continue
+            url = api.url + path.replace("{", "").replace("}", "")
+            response = httpx.request(method.upper(), url, json={} if method in {"post", "put", "patch"} else None)
+            assert response.status_code == 401, f"{method.upper()} {path}: {response.status_code} {response.text}"
+            checked += 1
+    assert checked >= 50, checked
+
+
 def test_expired_key_is_refused(api: ApiServer) -> None:
     expired = api.create_key(unique("sa"), ["escalation_policies:read"], expires_at="2020-01-01T00:00:00Z")
     future = api.create_key(unique("sa"), ["escalation_policies:read"], expires_at="2999-01-01T00:00:00Z")

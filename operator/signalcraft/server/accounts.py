@@ -18,14 +18,14 @@ from pydantic import BaseModel
 
 from signalcraft.api.accounts import ApiKey, ApiKeyCreate, CreatedApiKey, ServiceAccount, ServiceAccountCreate
 from signalcraft.server.auth import held_scopes, issue_key, new_id, now_text
-from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.context import AuthenticatedRoute, principal_for, state_of
 from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.resources import decode_cursor, encode_cursor
 from signalcraft.server.storage import Row
 
-router = PrefixRouter(tags=["service-accounts"])
+router = PrefixRouter(tags=["service-accounts"], route_class=AuthenticatedRoute)
 
 
 class ServiceAccountPage(BaseModel):

@@ -20,14 +20,14 @@ from signalcraft.api.alerts import Alert, AlertEvent, AlertEventBatch, AlertEven
 from signalcraft.api.specs import Severity
 from signalcraft.server import routing, ticketing
 from signalcraft.server.auth import new_id, now_text
-from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.context import AuthenticatedRoute, principal_for, state_of
 from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.resources import decode_cursor, encode_cursor, filter_binding, utc_text
 from signalcraft.server.storage import GroupFilter, Row, Session, Storage, dumps
 
-router = PrefixRouter(tags=["alert-groups"])
+router = PrefixRouter(tags=["alert-groups"], route_class=AuthenticatedRoute)
 
 
 class AlertGroupPage(BaseModel):

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.server import accounts, alerts, events, resources, webhooks
 from signalcraft.server.atlassian import OAuthApp
-from signalcraft.server.context import AppState, require_principal, unknown_key_limiter
+from signalcraft.server.context import AppState, unknown_key_limiter
 from signalcraft.server.middleware import ApiMiddleware
 from signalcraft.server.problems import (
     Problem,
@@ -126,10 +126,9 @@ def create_app(
             return problem_response(Problem(503, "not-alive", "; ".join(problems)), request)
         return JSONResponse({"status": "ok"})
 
-    authenticated = [Depends(require_principal)]
     documented = problem_responses(400, 401, 403, 404, 409, 412, 422, 429, 503)
     for router in (accounts.router, alerts.router, *resources.routers, ui_invites.router):
-        app.include_router(router, dependencies=authenticated, responses=documented)
+        app.include_router(router, responses=documented)  # their routes authenticate (AuthenticatedRoute)
     app.include_router(events.router)
     app.include_router(webhooks.router, responses=problem_responses(503))
     verify_vendored()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 
 from signalcraft.ingest.sources.cloudwatch import SnsSettings
 from signalcraft.server.atlassian import OAuthApp
@@ -63,3 +66,17 @@ async def require_principal(request: Request) -> Principal:
 def principal_for(request: Request) -> Principal:
     principal: Principal = request.state.principal
     return principal
+
+
+class AuthenticatedRoute(APIRoute):
+    """A route whose every request is authenticated (401) and rate limited (429) before anything else of it runs: what
+    a router-level dependency does, without FastAPI solving a dependency on every request (a fifth of a small GET)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            await require_principal(request)
+            return await handler(request)
+
+        return authenticated

@@ -34,13 +34,13 @@ from signalcraft.api.envelope import (
 from signalcraft.api.specs import LABEL_KEY_PATTERN, NAME_PATTERN, WorkspaceSpec
 from signalcraft.server import ticketing
 from signalcraft.server.auth import Principal, new_id, now_text
-from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.context import AuthenticatedRoute, principal_for, state_of
 from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.idempotency import idempotent
 from signalcraft.server.problems import Problem
 from signalcraft.server.storage import LabelTerm, ResourceFilter, Row, Session, dumps
 
-router = PrefixRouter()
+router = PrefixRouter(route_class=AuthenticatedRoute)
 """Operations beyond the five of every collection (the integration's connection, the workspace)."""
 collection_routers: list[APIRouter] = []
 """One router per collection, so a request is matched only against its own collection's operations."""
@@ -536,7 +536,7 @@ def _register(collection: Collection) -> None:
     )
     path = f"/v1/{collection.name}/{{name}}"
     tags: list[str | Enum] = [collection.name]
-    collection_router = PrefixRouter()
+    collection_router = PrefixRouter(route_class=AuthenticatedRoute)
     collection_routers.append(collection_router)
 
     async def put(

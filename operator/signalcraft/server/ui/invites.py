@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import Request
 from pydantic import BaseModel
 
-from signalcraft.server.context import principal_for, state_of
+from signalcraft.server.context import AuthenticatedRoute, principal_for, state_of
 from signalcraft.server.dispatch import PrefixRouter
 from signalcraft.server.problems import Problem
 from signalcraft.server.ui import people, store
 
-router = PrefixRouter(tags=["users"])
+router = PrefixRouter(tags=["users"], route_class=AuthenticatedRoute)
 
 
 class Invite(BaseModel):
