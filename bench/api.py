@@ -1,7 +1,10 @@
 """API benchmark with wrk (Debian's wrk 4.1, Lua scripts in bench/wrk/): GET one, LIST 100, PUT replace and
 `POST /v1/events`, each next to a bare endpoint on the same stack — Starlette + uvicorn with the same loop and HTTP
 parser as `signalcraft api`, no middleware, answering the very bytes the real server answered — for both storage
-engines (SQLite, and a real PostgreSQL 15 started for the run), in one run.
+engines (SQLite, and a real PostgreSQL 15 started for the run), in one run. A second bare endpoint answers the same
+bytes from FastAPI routes (the API's framework, none of its code), so the gap to the bare endpoint splits into what the
+framework costs and what SignalCraft's own work costs; every row also shows the server process's CPU time per request,
+which other load on the machine moves far less than it moves requests per second.
 
 For every scenario and server: the maximum rate (closed loop, `-t2 -c16`), then p50/p99 latency at half of that rate
 (each connection paced to a fixed schedule by the Lua script), so the table shows throughput and the latency a server
