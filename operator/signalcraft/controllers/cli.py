@@ -40,7 +40,7 @@ class OperatorConfig(BaseModel):
     cluster_id: str | None = None
     namespaces: tuple[str, ...] = ()
     worker_limit: int = Field(default=20, ge=1, le=1000)
-    """Objects of one kind handled at once (kopf's worker limit, per watched kind and namespace)."""
+    """Objects reconciled at once, change handlers and drift checks together (see Runtime.gate)."""
     drift_interval: float = Field(default=300.0, ge=5.0)
     health_port: int = Field(default=8080, ge=0, le=65535)
     metrics_port: int = Field(default=8081, ge=0, le=65535)
@@ -67,11 +67,11 @@ def _configure(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = _UnmarkedProgressStorage(prefix=GROUP, v1=False)
     settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(field="status.handledConfiguration")
-    # kopf bounds the objects handled at once (per kind): an object waiting for a slot is one queued watch event,
-    # not a handler pipeline parked halfway (which held far more memory with thousands of objects waiting).
-    settings.queueing.worker_limit = config.worker_limit
-    # A worker that lingers for the object's next event holds its slot: with thousands of objects, let it go soon.
-    settings.queueing.idle_timeout = 0.05
+    # No kopf worker_limit: it is per kind, and an object sleeping before a retry holds its slot, so a few dozen
+    # failing objects would starve every healthy object of their kind. The handlers and the drift check share one
+    # bound instead (Runtime.gate), held only while an object is being reconciled.
+    # A worker that lingers for the object's next event holds memory: with thousands of objects, let it go soon.
+    settings.queueing.idle_timeout = 0.2
     settings.posting.reporting_component = "signalcraft-operator"
     settings.posting.reporting_instance = config.reporting_instance
     settings.posting.loggers = False
@@ -97,6 +97,7 @@ async def run_operator(config: OperatorConfig) -> None:
         reconciler=reconciler,
         drift_interval=config.drift_interval,
         last_event_at={},
+        gate=asyncio.Semaphore(config.worker_limit),
         dependencies=DependencyIndex(RESYNC_ANNOTATION),
     )
     registry = kopf.OperatorRegistry()
@@ -135,12 +136,7 @@ async def run_operator(config: OperatorConfig) -> None:
     log.info("cluster id %s; watching %s", cluster_id, ", ".join(config.namespaces) or "all namespaces")
     runner = await _serve_metrics(metrics, config.metrics_port) if config.metrics_port else None
     drift = DriftLoop(
-        reconciler,
-        kube,
-        KINDS,
-        namespaces=config.namespaces,
-        interval=config.drift_interval,
-        gate=asyncio.Semaphore(config.worker_limit),
+        reconciler, kube, KINDS, namespaces=config.namespaces, interval=config.drift_interval, gate=runtime.gate
     )
     drifting = asyncio.create_task(drift.run(first_delay=min(2.0, config.drift_interval)), name="drift")
     try:
@@ -196,7 +192,7 @@ def _age_seconds(timestamp: str) -> float:
 )
 @click.option("--cluster-id", envvar="SIGNALCRAFT_CLUSTER_ID", default=None, help="Default: kube-system's UID.")
 @click.option("--namespace", "namespaces", multiple=True, envvar="SIGNALCRAFT_NAMESPACES", help="Watch only these.")
-@click.option("--worker-limit", type=int, default=20, show_default=True, help="Objects of one kind reconciled at once.")
+@click.option("--worker-limit", type=int, default=20, show_default=True, help="Objects reconciled at once (all kinds).")
 @click.option("--drift-interval", type=float, default=300.0, show_default=True, help="Seconds between drift checks.")
 @click.option("--health-port", type=int, default=8080, show_default=True, help="Liveness endpoint port (0: off).")
 @click.option("--metrics-port", type=int, default=8081, show_default=True, help="Prometheus metrics port (0: off).")

@@ -9,6 +9,7 @@ operator's own dependency index (fed from the watch events, see `dependencies`),
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,9 @@ class Runtime:
     reconciler: Reconciler
     drift_interval: float
     last_event_at: dict[str, float]
+    gate: asyncio.Semaphore
+    """Bounds how many objects are reconciled at once (change handlers and the drift check together). Held only
+    while reconciling: an object waiting to retry holds nothing, so failing objects never starve healthy ones."""
     dependencies: DependencyIndex
 
 
@@ -55,18 +59,20 @@ def _register_kind(registry: kopf.OperatorRegistry, runtime: Runtime, kind: Mana
     @kopf.on.create(*resource, registry=registry, param=kind, id="reconcile")
     @kopf.on.update(*resource, registry=registry, param=kind, id="reconcile")
     async def reconcile(*, body: kopf.Body, patch: kopf.Patch, retry: int, param: Any = None, **_: Any) -> None:
-        runtime.reconciler.metrics.in_flight.inc()
-        try:
-            outcome = await runtime.reconciler.reconcile(param, body, mode=Mode.CHANGE, retry=retry)
-        finally:
-            runtime.reconciler.metrics.in_flight.dec()
+        async with runtime.gate:
+            runtime.reconciler.metrics.in_flight.inc()
+            try:
+                outcome = await runtime.reconciler.reconcile(param, body, mode=Mode.CHANGE, retry=retry)
+            finally:
+                runtime.reconciler.metrics.in_flight.dec()
         _apply(outcome, body, patch, runtime)
         if outcome.retry_after is not None:
             raise kopf.TemporaryError(outcome.retry_reason, delay=outcome.retry_after)
 
     @kopf.on.delete(*resource, registry=registry, param=kind, id="finalize")
     async def finalize(*, body: kopf.Body, patch: kopf.Patch, retry: int, param: Any = None, **_: Any) -> None:
-        outcome = await runtime.reconciler.finalize(param, body, retry=retry)
+        async with runtime.gate:
+            outcome = await runtime.reconciler.finalize(param, body, retry=retry)
         _apply(outcome, body, patch, runtime)
         if not outcome.finished:
             raise kopf.TemporaryError(outcome.retry_reason, delay=outcome.retry_after or 5.0)
