@@ -8,6 +8,7 @@ byte for byte as stored) and the dialect renders the JSON expressions.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -26,6 +27,15 @@ class StorageUnavailable(Exception):
     def __init__(self, message: str = "the database is busy", retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+async def acquire_write_lock(lock: asyncio.Lock, wait: float) -> None:
+    """Take this process's write lock, waiting at most `wait` seconds (then 503: nothing was written)."""
+    try:
+        async with asyncio.timeout(wait):
+            await lock.acquire()
+    except TimeoutError:
+        raise StorageUnavailable("the write lock is taken; retry shortly") from None
 
 
 class InvalidText(ValueError):

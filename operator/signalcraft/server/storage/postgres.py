@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 
 from signalcraft.server.storage import migrations
-from signalcraft.server.storage.engine import Connection, Dialect, InvalidText, Result, Row, StorageUnavailable
+from signalcraft.server.storage.engine import (
+    Connection,
+    Dialect,
+    InvalidText,
+    Result,
+    Row,
+    StorageUnavailable,
+    acquire_write_lock,
+)
 
 if TYPE_CHECKING:
     from asyncpg import Record
@@ -217,11 +225,7 @@ class PostgresEngine:
             async with self._own_transaction() as db:
                 yield db
             return
-        try:
-            async with asyncio.timeout(self.busy_timeout):
-                await self._write_lock.acquire()
-        except TimeoutError:
-            raise StorageUnavailable("the write lock is taken; retry shortly") from None
+        await acquire_write_lock(self._write_lock, self.busy_timeout)
         committed: asyncio.Future[None] | None = None
         try:
             raw = await self._join_group()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from signalcraft.server.storage import migrations
-from signalcraft.server.storage.engine import Connection, Dialect, Result, Row, StorageUnavailable
+from signalcraft.server.storage.engine import Connection, Dialect, Result, Row, StorageUnavailable, acquire_write_lock
 
 DIALECT = Dialect("sqlite")
 _T = TypeVar("_T")
@@ -168,11 +168,7 @@ class SqliteEngine:
     @asynccontextmanager
     async def transaction(self, *, exclusive: bool = True) -> AsyncIterator[Connection]:
         started = time.monotonic()
-        try:
-            async with asyncio.timeout(self.busy_timeout):
-                await self._write_lock.acquire()
-        except TimeoutError:
-            raise StorageUnavailable("the write lock is taken; retry shortly") from None
+        await acquire_write_lock(self._write_lock, self.busy_timeout)
         committed: asyncio.Future[None] | None = None
         try:
             db = self.writer
