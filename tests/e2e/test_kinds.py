@@ -164,6 +164,12 @@ def test_team_waits_for_its_members_then_follows_them(
         lambda: len((remote.get("teams", f"{namespace}.dba") or {"spec": {"members": []}})["spec"]["members"]) == 2,
         "the new member",
     )
+    remote.edit_spec("teams", f"{namespace}.dba", {"description": "renamed elsewhere"})
+    wait_remote(
+        lambda: (remote.get("teams", f"{namespace}.dba") or {})["spec"].get("description") == "the DBAs",
+        "the drift fix",
+    )
+    assert "/description" in wait_event(crds, namespace, "dba", "Drifted")
     crds.kubectl("delete", "team", "dba", "-n", namespace, "--timeout=60s")
     assert remote.get("teams", f"{namespace}.dba") is None
 
@@ -217,6 +223,58 @@ def test_routing_rule_waits_for_its_alert_policy_and_follows_updates(
     wait_remote(lambda: (remote.get("routing-rules", f"{namespace}.db") or {})["spec"]["priority"] == 5, "the fix")
     crds.kubectl("delete", "routingrule", "db", "-n", namespace, "--timeout=60s")
     assert remote.get("routing-rules", f"{namespace}.db") is None
+
+
+def test_routing_rule_drift_is_reported_and_orphan_keeps_it(
+    operator: OperatorProcess, crds: Cluster, namespace: str, remote: Remote
+) -> None:
+    crds.apply(alert_policy("db-cpu"), namespace)
+    manifest = routing_rule("db", "db-cpu").replace(
+        "priority: 10", "priority: 10\n  driftPolicy: Report\n  deletionPolicy: Orphan"
+    )
+    crds.apply(manifest, namespace)
+    wait_condition(crds, "routingrule", namespace, "db", "Ready", "True")
+    remote.edit_spec("routing-rules", f"{namespace}.db", {"priority": 77})
+    reported = wait_condition(crds, "routingrule", namespace, "db", "Drifted", "True")
+    assert reported["status"]["driftedFields"] == ["/priority"]
+    edited = remote.get("routing-rules", f"{namespace}.db")
+    assert edited is not None
+    assert edited["spec"]["priority"] == 77, "Report never writes the object back"
+    crds.kubectl("delete", "routingrule", "db", "-n", namespace, "--timeout=60s")
+    kept = remote.get("routing-rules", f"{namespace}.db")
+    assert kept is not None, "Orphan keeps the SignalCraft object"
+    assert kept["manager"] is None
+    assert kept["version"] > edited["version"], "only the manager was released"
+
+
+def test_a_schedule_another_manager_holds_is_a_management_conflict(
+    operator: OperatorProcess, crds: Cluster, namespace: str, api: ApiServer, remote: Remote
+) -> None:
+    crds.apply(user("gus", namespace), namespace)
+    wait_condition(crds, "user", namespace, "gus", "Ready", "True")
+    remote_name = f"held-{namespace}"
+    body = {
+        "spec": {
+            "time_zone": "UTC",
+            "layers": [
+                {
+                    "name": "weekly",
+                    "start": "2026-01-05T08:00:00Z",
+                    "rotation_turn_length_seconds": 604800,
+                    "users": [f"{namespace}.gus"],
+                }
+            ],
+        },
+        "manager": {"kind": "terraform", "identity": "terraform://state/on-call"},
+    }
+    remote.http.put(f"/v1/schedules/{remote_name}", json=body).raise_for_status()
+    crds.apply(schedule("held", ["gus"]).replace("timeZone:", f"remoteName: {remote_name}\n  timeZone:"), namespace)
+    conflict = wait_condition(crds, "schedule", namespace, "held", "ManagementConflict", "True")
+    assert condition(conflict, "Stalled")["status"] == "True"
+    assert "terraform://state/on-call" in wait_event(crds, namespace, "held", "ManagementConflict")
+    stored = remote.get("schedules", remote_name)
+    assert stored is not None
+    assert stored["spec"]["time_zone"] == "UTC", "the other manager's object is untouched"
 
 
 def test_the_samples_make_a_complete_on_call_setup_in_signalcraft(
