@@ -174,6 +174,10 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
         ("Integration", {"type": kind.value, specs.settings_key(kind): settings})
         for kind, settings in _SETTINGS.items()
     ),
+    ("User", {"email": "ada@example.com", "role": "responder", "time_zone": "Europe/Berlin"}),
+    ("Team", {"description": "the DBAs", "members": []}),
+    # Schedule layers and RoutingRule conditions/actions take Kubernetes shapes in a CR (userRef, alertPolicyRef,
+    # `values`), so their API form is not a CR spec; their own fields are covered by the rule examples and e2e tests.
 ]
 """Valid API specs of each kind, every optional field set somewhere."""
 
