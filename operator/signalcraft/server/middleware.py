@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import os
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -96,7 +96,7 @@ class ApiMiddleware:
             return
         headers = Headers(scope=scope)
         incoming = headers.get("x-request-id", "")
-        identifier = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        identifier = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else os.urandom(16).hex()
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = identifier
         started = False
